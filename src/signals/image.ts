@@ -1,0 +1,98 @@
+/**
+ * @module signals/image
+ * All signals of one image file from a single read of its bytes: PDQ (+ quality, optional
+ * dihedral set), MD5, SHA-1 and SHA-256 of the file bytes.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { WardError, invalidParameter } from '../errors.js';
+import { type Limits, resolveLimits } from '../limits.js';
+import { decodeImage } from '../media/image.js';
+import type { PdqScratch } from './pdq/core.js';
+import { type PdqProfile, pdqFromPixels } from './pdq/hash.js';
+
+export interface HashImageOptions {
+  profile?: PdqProfile;
+  dihedral?: boolean;
+  limits?: Partial<Limits>;
+  /** Reused float buffers (one per worker). */
+  scratch?: PdqScratch;
+}
+
+/** The `ward hash` record for one image (the NDJSON contract). */
+export interface ImageHashes {
+  path?: string;
+  pdq: string;
+  quality: number;
+  md5: string;
+  sha1: string;
+  sha256: string;
+  width: number;
+  height: number;
+  pdqDihedral?: string[];
+}
+
+/** Cryptographic digests of a byte buffer, each hex. */
+export function cryptoDigests(bytes: Uint8Array): { md5: string; sha1: string; sha256: string } {
+  return {
+    md5: createHash('md5').update(bytes).digest('hex'),
+    sha1: createHash('sha1').update(bytes).digest('hex'),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
+}
+
+/**
+ * Hashes an image file or buffer.
+ * @param input a file path, or the file's bytes
+ * @throws WardError WARD_ERR_INPUT_NOT_FOUND, WARD_ERR_INPUT_EMPTY, WARD_ERR_IMAGE_UNSUPPORTED,
+ *   WARD_ERR_IMAGE_DECODE, WARD_ERR_LIMIT_PIXELS, WARD_ERR_LIMIT_FILE_SIZE, WARD_ERR_INPUT_TYPE
+ * @example
+ *   const h = await hashImage('photo.jpg');
+ *   h.pdq; // 'f8f8f0ce…' (64 hex), h.quality; // 0-100
+ */
+export async function hashImage(input: string | Uint8Array, options: HashImageOptions = {}): Promise<ImageHashes> {
+  const limits = resolveLimits(options.limits);
+  let bytes: Uint8Array;
+  let path: string | undefined;
+  if (typeof input === 'string') {
+    path = input;
+    bytes = await readLimited(input, limits);
+  } else if (input instanceof Uint8Array) {
+    if (input.length > limits.maxFileBytes) throw fileTooLarge(input.length, limits);
+    bytes = input;
+  } else {
+    throw invalidParameter('input', 'a file path or a Uint8Array', input);
+  }
+  const digests = cryptoDigests(bytes);
+  const image = await decodeImage(bytes, limits);
+  const pdq = pdqFromPixels(image, { profile: options.profile, dihedral: options.dihedral, scratch: options.scratch });
+  const out: ImageHashes = {
+    ...(path === undefined ? {} : { path }),
+    pdq: pdq.hash,
+    quality: pdq.quality,
+    ...digests,
+    width: image.width,
+    height: image.height,
+  };
+  if (pdq.dihedral) out.pdqDihedral = pdq.dihedral;
+  return out;
+}
+
+async function readLimited(path: string, limits: Limits): Promise<Uint8Array> {
+  try {
+    const st = await stat(path);
+    if (!st.isFile()) throw new WardError('WARD_ERR_INPUT_NOT_FOUND', 'Not a regular file', { path });
+    if (st.size > limits.maxFileBytes) throw fileTooLarge(st.size, limits);
+    return await readFile(path);
+  } catch (cause) {
+    if (WardError.is(cause)) throw cause;
+    throw new WardError('WARD_ERR_INPUT_NOT_FOUND', `Cannot read file: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`, { path }, cause);
+  }
+}
+
+function fileTooLarge(size: number, limits: Limits): WardError {
+  return new WardError('WARD_ERR_LIMIT_FILE_SIZE', `File of ${size} bytes exceeds the limit of ${limits.maxFileBytes}`, {
+    limit: limits.maxFileBytes,
+    actual: size,
+  });
+}

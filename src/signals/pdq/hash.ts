@@ -1,0 +1,89 @@
+/**
+ * @module signals/pdq/hash
+ * PDQ hashes from decoded pixels, in the two profiles Ward supports.
+ */
+import { invalidParameter } from '../../errors.js';
+import { MIN_HASHABLE_DIM, PdqScratch, dctToHashBytes, pdqFloatFromPixels } from './core.js';
+import { dihedralDcts } from './dihedral.js';
+import { bytesToHex } from './distance.js';
+
+/**
+ * `fullres`: the PDQ core on the full-resolution pixels (what HMA and python-threatexchange emit).
+ * `cli512`: Meta's `pdq-photo-hasher` CLI, which first squashes images over 512 px on either side
+ * to 512x512 by nearest neighbour.
+ */
+export type PdqProfile = 'fullres' | 'cli512';
+export const PDQ_PROFILES: readonly PdqProfile[] = ['fullres', 'cli512'];
+
+export interface PixelsInput {
+  width: number;
+  height: number;
+  channels: number;
+  data: Uint8Array;
+}
+
+export interface PdqOptions {
+  profile?: PdqProfile;
+  /** Also compute the 8 dihedral hashes (original, rot90, rot180, rot270, flipX, flipY, flip+1, flip-1). */
+  dihedral?: boolean;
+  /** Reused buffers; pass one per worker to avoid per-image allocation. */
+  scratch?: PdqScratch;
+}
+
+export interface PdqResult {
+  /** 64 lowercase hex characters. */
+  hash: string;
+  /** 0-100; below 50 the hash is too weak to act on. */
+  quality: number;
+  dihedral?: string[];
+}
+
+const ZERO_HASH = '0'.repeat(64);
+
+/** Computes PDQ from 8-bit interleaved pixels. */
+export function pdqFromPixels(image: PixelsInput, options: PdqOptions = {}): PdqResult {
+  const profile = options.profile ?? 'fullres';
+  if (profile !== 'fullres' && profile !== 'cli512') throw invalidParameter('profile', 'fullres or cli512', profile);
+  let { width, height, data } = image;
+  const { channels } = image;
+  if (profile === 'cli512' && (width > 512 || height > 512)) {
+    data = nearestSquash(data, width, height, channels, 512, 512);
+    width = 512;
+    height = 512;
+  }
+  if (width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM) {
+    return options.dihedral ? { hash: ZERO_HASH, quality: 0, dihedral: new Array(8).fill(ZERO_HASH) } : { hash: ZERO_HASH, quality: 0 };
+  }
+  const scratch = options.scratch ?? new PdqScratch();
+  const { dct, quality } = pdqFloatFromPixels(data, width, height, channels, scratch);
+  const hash = bytesToHex(dctToHashBytes(dct));
+  if (!options.dihedral) return { hash, quality };
+  // The reference's dihedral path blurs a 64x64 input that its plain path copies as is.
+  const dihedralSource =
+    width === 64 && height === 64 ? pdqFloatFromPixels(data, width, height, channels, scratch, false).dct : dct;
+  const dihedral = dihedralDcts(dihedralSource).map((d) => bytesToHex(dctToHashBytes(d)));
+  return { hash, quality, dihedral };
+}
+
+/** CImg's nearest-neighbour resize: source index floor(x * oldSize / newSize). */
+function nearestSquash(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+  newWidth: number,
+  newHeight: number,
+): Uint8Array {
+  const out = new Uint8Array(newWidth * newHeight * channels);
+  const xs = new Int32Array(newWidth);
+  for (let x = 0; x < newWidth; x++) xs[x] = Math.floor((x * width) / newWidth) * channels;
+  let o = 0;
+  for (let y = 0; y < newHeight; y++) {
+    const row = Math.floor((y * height) / newHeight) * width * channels;
+    for (let x = 0; x < newWidth; x++) {
+      const s = row + xs[x];
+      for (let c = 0; c < channels; c++) out[o++] = data[s + c];
+    }
+  }
+  return out;
+}
