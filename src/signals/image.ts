@@ -8,15 +8,12 @@ import { readFile, stat } from 'node:fs/promises';
 import { WardError, invalidParameter } from '../errors.js';
 import { type Limits, resolveLimits } from '../limits.js';
 import { decodeImage } from '../media/image.js';
-import type { PdqScratch } from './pdq/core.js';
 import { type PdqProfile, pdqFromPixels } from './pdq/hash.js';
 
 export interface HashImageOptions {
   profile?: PdqProfile;
   dihedral?: boolean;
   limits?: Partial<Limits>;
-  /** Reused float buffers (one per worker). */
-  scratch?: PdqScratch;
 }
 
 /** The `ward hash` record for one image (the NDJSON contract). */
@@ -65,7 +62,7 @@ export async function hashImage(input: string | Uint8Array, options: HashImageOp
   }
   const digests = cryptoDigests(bytes);
   const image = await decodeImage(bytes, limits);
-  const pdq = pdqFromPixels(image, { profile: options.profile, dihedral: options.dihedral, scratch: options.scratch });
+  const pdq = pdqFromPixels(image, { profile: options.profile, dihedral: options.dihedral });
   const out: ImageHashes = {
     ...(path === undefined ? {} : { path }),
     pdq: pdq.hash,

@@ -3,7 +3,7 @@
  * PDQ hashes from decoded pixels, in the two profiles Ward supports.
  */
 import { invalidParameter } from '../../errors.js';
-import { MIN_HASHABLE_DIM, PdqScratch, dctToHashBytes, pdqFloatFromPixels } from './core.js';
+import { MIN_HASHABLE_DIM, dctToHashBytes, pdqFloatFromPixels } from './core.js';
 import { dihedralDcts } from './dihedral.js';
 import { bytesToHex } from './distance.js';
 
@@ -26,8 +26,6 @@ export interface PdqOptions {
   profile?: PdqProfile;
   /** Also compute the 8 dihedral hashes (original, rot90, rot180, rot270, flipX, flipY, flip+1, flip-1). */
   dihedral?: boolean;
-  /** Reused buffers; pass one per worker to avoid per-image allocation. */
-  scratch?: PdqScratch;
 }
 
 export interface PdqResult {
@@ -54,13 +52,12 @@ export function pdqFromPixels(image: PixelsInput, options: PdqOptions = {}): Pdq
   if (width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM) {
     return options.dihedral ? { hash: ZERO_HASH, quality: 0, dihedral: new Array(8).fill(ZERO_HASH) } : { hash: ZERO_HASH, quality: 0 };
   }
-  const scratch = options.scratch ?? new PdqScratch();
-  const { dct, quality } = pdqFloatFromPixels(data, width, height, channels, scratch);
+  const { dct, quality } = pdqFloatFromPixels(data, width, height, channels);
   const hash = bytesToHex(dctToHashBytes(dct));
   if (!options.dihedral) return { hash, quality };
   // The reference's dihedral path blurs a 64x64 input that its plain path copies as is.
   const dihedralSource =
-    width === 64 && height === 64 ? pdqFloatFromPixels(data, width, height, channels, scratch, false).dct : dct;
+    width === 64 && height === 64 ? pdqFloatFromPixels(data, width, height, channels, false).dct : dct;
   const dihedral = dihedralDcts(dihedralSource).map((d) => bytesToHex(dctToHashBytes(d)));
   return { hash, quality, dihedral };
 }
