@@ -93,11 +93,10 @@ export class WardError extends Error {
 
 /** Shape for messages: "Expected <what> for `<name>` but received <actual>". */
 export function invalidParameter(name: string, expected: string, actual: unknown): WardError {
-  return new WardError(
-    'WARD_ERR_INPUT_TYPE',
-    `Expected ${expected} for \`${name}\` but received ${describe(actual)}`,
-    { expected, actual: describe(actual) },
-  );
+  return new WardError('WARD_ERR_INPUT_TYPE', `Expected ${expected} for \`${name}\` but received ${describe(actual)}`, {
+    expected,
+    actual: describe(actual),
+  });
 }
 
 function describe(value: unknown): string {

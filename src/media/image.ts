@@ -52,7 +52,9 @@ export async function decodeImage(bytes: Uint8Array, limits: Limits): Promise<De
   if (format === undefined || !DECODABLE_IMAGE_FORMATS.has(format)) {
     throw new WardError(
       'WARD_ERR_IMAGE_UNSUPPORTED',
-      format === undefined ? 'Not a recognised image format (by magic bytes)' : `Image format ${format} is not supported`,
+      format === undefined
+        ? 'Not a recognised image format (by magic bytes)'
+        : `Image format ${format} is not supported`,
       { actual: format ?? 'unknown' },
     );
   }

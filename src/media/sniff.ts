@@ -6,7 +6,15 @@
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif' | 'heif' | 'bmp';
 
 /** Image formats Ward hands to the decoder. */
-export const DECODABLE_IMAGE_FORMATS: ReadonlySet<ImageFormat> = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif']);
+export const DECODABLE_IMAGE_FORMATS: ReadonlySet<ImageFormat> = new Set([
+  'jpeg',
+  'png',
+  'webp',
+  'gif',
+  'tiff',
+  'avif',
+  'heif',
+]);
 
 function ascii(head: Uint8Array, offset: number, text: string): boolean {
   if (head.length < offset + text.length) return false;
@@ -23,7 +31,8 @@ export function sniffImage(head: Uint8Array): ImageFormat | undefined {
   if (ascii(head, 0, 'II*\0') || ascii(head, 0, 'MM\0*')) return 'tiff';
   if (ascii(head, 4, 'ftyp')) {
     if (ascii(head, 8, 'avif') || ascii(head, 8, 'avis')) return 'avif';
-    if (ascii(head, 8, 'heic') || ascii(head, 8, 'heix') || ascii(head, 8, 'mif1') || ascii(head, 8, 'msf1')) return 'heif';
+    if (ascii(head, 8, 'heic') || ascii(head, 8, 'heix') || ascii(head, 8, 'mif1') || ascii(head, 8, 'msf1'))
+      return 'heif';
   }
   if (ascii(head, 0, 'BM')) return 'bmp';
   return undefined;

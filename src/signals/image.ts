@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { WardError, invalidParameter } from '../errors.js';
+import { invalidParameter, WardError } from '../errors.js';
 import { type Limits, resolveLimits } from '../limits.js';
 import { decodeImage } from '../media/image.js';
 import { type PdqProfile, pdqFromPixels } from './pdq/hash.js';
@@ -83,13 +83,22 @@ async function readLimited(path: string, limits: Limits): Promise<Uint8Array> {
     return await readFile(path);
   } catch (cause) {
     if (WardError.is(cause)) throw cause;
-    throw new WardError('WARD_ERR_INPUT_NOT_FOUND', `Cannot read file: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`, { path }, cause);
+    throw new WardError(
+      'WARD_ERR_INPUT_NOT_FOUND',
+      `Cannot read file: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`,
+      { path },
+      cause,
+    );
   }
 }
 
 function fileTooLarge(size: number, limits: Limits): WardError {
-  return new WardError('WARD_ERR_LIMIT_FILE_SIZE', `File of ${size} bytes exceeds the limit of ${limits.maxFileBytes}`, {
-    limit: limits.maxFileBytes,
-    actual: size,
-  });
+  return new WardError(
+    'WARD_ERR_LIMIT_FILE_SIZE',
+    `File of ${size} bytes exceeds the limit of ${limits.maxFileBytes}`,
+    {
+      limit: limits.maxFileBytes,
+      actual: size,
+    },
+  );
 }

@@ -72,7 +72,13 @@ export function lumaRows(
 }
 
 /** The whole luma plane (rows x cols) of interleaved 8-bit pixels. */
-export function lumaFromPixels(data: Uint8Array, width: number, height: number, channels: number, out: Float32Array): void {
+export function lumaFromPixels(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+  out: Float32Array,
+): void {
   lumaRows(data, width, channels, 0, height, out);
 }
 
@@ -136,7 +142,7 @@ export function qualityMetric(block: Float32Array): number {
     }
   }
   const q = Math.trunc(gradientSum / 90);
-  return q > 100 ? 100 : q;
+  return Math.min(q, 100);
 }
 
 /** B = D A D^T keeping coefficients 1..16 in each direction; sums in the reference's order. */

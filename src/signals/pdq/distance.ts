@@ -52,7 +52,9 @@ export function hammingBytes(a: Uint8Array, b: Uint8Array): number {
   let d = 0;
   let i = 0;
   for (; i + 4 <= a.length; i += 4) {
-    const x = ((a[i] ^ b[i]) | ((a[i + 1] ^ b[i + 1]) << 8) | ((a[i + 2] ^ b[i + 2]) << 16) | ((a[i + 3] ^ b[i + 3]) << 24)) >>> 0;
+    const x =
+      ((a[i] ^ b[i]) | ((a[i + 1] ^ b[i + 1]) << 8) | ((a[i + 2] ^ b[i + 2]) << 16) | ((a[i + 3] ^ b[i + 3]) << 24)) >>>
+      0;
     d += popcount32(x);
   }
   for (; i < a.length; i++) d += popcount32(a[i] ^ b[i]);

@@ -3,7 +3,7 @@
  * PDQ hashes from decoded pixels, in the two profiles Ward supports.
  */
 import { invalidParameter } from '../../errors.js';
-import { MIN_HASHABLE_DIM, dctToHashBytes, pdqFloatFromPixels } from './core.js';
+import { dctToHashBytes, MIN_HASHABLE_DIM, pdqFloatFromPixels } from './core.js';
 import { dihedralDcts } from './dihedral.js';
 import { bytesToHex } from './distance.js';
 
@@ -50,7 +50,9 @@ export function pdqFromPixels(image: PixelsInput, options: PdqOptions = {}): Pdq
     height = 512;
   }
   if (width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM) {
-    return options.dihedral ? { hash: ZERO_HASH, quality: 0, dihedral: new Array(8).fill(ZERO_HASH) } : { hash: ZERO_HASH, quality: 0 };
+    return options.dihedral
+      ? { hash: ZERO_HASH, quality: 0, dihedral: new Array(8).fill(ZERO_HASH) }
+      : { hash: ZERO_HASH, quality: 0 };
   }
   const { dct, quality } = pdqFloatFromPixels(data, width, height, channels);
   const hash = bytesToHex(dctToHashBytes(dct));

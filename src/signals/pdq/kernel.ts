@@ -5,8 +5,8 @@
  * sampling, in native float32 with SIMD. One instance per thread; its memory is the scratch space.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { WardError } from '../../errors.js';
+import { builtFile } from '../../runtime-paths.js';
 
 // @types/node 20 has no WebAssembly typings (they live in lib.dom); this is all Ward uses.
 declare const WebAssembly: {
@@ -23,15 +23,8 @@ interface KernelExports {
 
 let kernel: KernelExports | undefined;
 
-function wasmPath(): string {
-  const beside = fileURLToPath(new URL('./pdq-kernel.wasm', import.meta.url));
-  if (existsSync(beside)) return beside;
-  // Running from src/ (tests): the build writes the kernel into dist/.
-  return fileURLToPath(new URL('../../../dist/signals/pdq/pdq-kernel.wasm', import.meta.url));
-}
-
 function load(): KernelExports {
-  const path = wasmPath();
+  const path = builtFile(import.meta.url, './pdq-kernel.wasm');
   if (!existsSync(path)) {
     throw new WardError(
       'WARD_ERR_DEPENDENCY_MISSING',
@@ -63,7 +56,8 @@ export function blurAndDecimate(
 ): void {
   kernel ??= load();
   const at = kernel.prepare(width, height, channels);
-  if (at === 0) throw new WardError('WARD_ERR_LIMIT_PIXELS', 'Out of memory for the PDQ kernel', { actual: width * height });
+  if (at === 0)
+    throw new WardError('WARD_ERR_LIMIT_PIXELS', 'Out of memory for the PDQ kernel', { actual: width * height });
   const need = width * height * channels;
   new Uint8Array(kernel.memory.buffer, at, need).set(data.subarray(0, need));
   kernel.blur();

@@ -4,7 +4,7 @@
  * buffers, full decimation). It exists only as the oracle that `core.ts` is tested against.
  * @internal
  */
-import { DCT_MATRIX, MIN_HASHABLE_DIM, decimateIndex, jaroszWindow, qualityMetric } from './core.js';
+import { DCT_MATRIX, decimateIndex, jaroszWindow, MIN_HASHABLE_DIM, qualityMetric } from './core.js';
 
 const f32 = Math.fround;
 

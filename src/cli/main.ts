@@ -1,0 +1,74 @@
+/**
+ * @module cli/main
+ * The `ward` command: dispatches to lazily imported commands and is the only error boundary.
+ */
+import type { Writable } from 'node:stream';
+import { WardError } from '../errors.js';
+import { EXIT, type ExitCode } from './exit-codes.js';
+
+export interface CommandContext {
+  stdout: Writable;
+  stderr: Writable;
+  stdoutIsTTY: boolean;
+}
+
+const COMMANDS: Record<string, () => Promise<(argv: string[], ctx: CommandContext) => Promise<ExitCode>>> = {
+  hash: async () => (await import('./commands/hash.js')).hashCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
+};
+
+const USAGES: Record<string, () => Promise<string>> = {
+  hash: async () => (await import('./commands/hash.js')).HASH_USAGE,
+  demo: async () => (await import('./commands/demo.js')).DEMO_USAGE,
+};
+
+export const MAIN_USAGE = `Usage: ward <command> [options]
+
+Commands:
+  hash    fingerprint images (PDQ, MD5, SHA-1, SHA-256)
+  demo    run the built-in demo on generated images
+
+ward <command> --help shows a command's options.`;
+
+/** Runs the CLI and returns the exit status; never calls process.exit itself. */
+export async function main(argv: string[], ctx: CommandContext): Promise<ExitCode> {
+  const [name, ...rest] = argv;
+  try {
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      ctx.stdout.write(`${MAIN_USAGE}\n`);
+      return name === undefined ? EXIT.USAGE : EXIT.OK;
+    }
+    if (name === '--version' || name === '-v') {
+      const { VERSION } = await import('../version.js');
+      ctx.stdout.write(`${VERSION}\n`);
+      return EXIT.OK;
+    }
+    const load = COMMANDS[name];
+    if (!load) throw new WardError('WARD_ERR_USAGE', `Unknown command ${JSON.stringify(name)}`);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      ctx.stdout.write(`${await (USAGES[name] as () => Promise<string>)()}\n`);
+      return EXIT.OK;
+    }
+    return await (await load())(rest, ctx);
+  } catch (error) {
+    return report(error, ctx);
+  }
+}
+
+function report(error: unknown, ctx: CommandContext): ExitCode {
+  if (WardError.is(error)) {
+    ctx.stderr.write(`ward: ${error.code}: ${error.message}\n`);
+    if (error.kind === 'config') {
+      ctx.stderr.write('Run `ward --help` for usage.\n');
+      return EXIT.USAGE;
+    }
+    if (error.kind === 'dependency') return EXIT.DEPENDENCY;
+    if (error.kind === 'internal') return EXIT.INTERNAL;
+    return EXIT.ITEM_ERRORS;
+  }
+  // Not ours: say it is a bug, without echoing paths or content from the message.
+  const name = error instanceof Error ? error.name : typeof error;
+  ctx.stderr.write(`ward: internal error (${name}). This is a bug, please report it.\n`);
+  if (process.env.WARD_DEBUG && error instanceof Error) ctx.stderr.write(`${error.stack ?? ''}\n`);
+  return EXIT.INTERNAL;
+}

@@ -1,0 +1,43 @@
+/**
+ * Ward: find, block and report known abuse material by its fingerprints. The public API.
+ * @module ward
+ */
+
+// Errors: one class, stable codes.
+export { ERROR_CODES, type ErrorCode, type ErrorDetails, type ErrorKind, WardError } from './errors.js';
+// Limits passed to every decoder.
+export { DEFAULT_LIMITS, type Limits } from './limits.js';
+// Content sniffing.
+export { type ImageFormat, sniffImage } from './media/sniff.js';
+export {
+  type ErrorRecord,
+  type HashFilesOptions,
+  type HashRecord,
+  hashFiles,
+  isErrorRecord,
+} from './scan/hash-files.js';
+export { BUILTIN_SIGNALS, getSignalType } from './signals/builtin.js';
+// Hashing an image file or buffer (PDQ + MD5/SHA-1/SHA-256), and many files on worker threads.
+export { type HashImageOptions, hashImage, type ImageHashes } from './signals/image.js';
+export { DIHEDRAL_NAMES, type DihedralName } from './signals/pdq/dihedral.js';
+export {
+  hammingBytes,
+  PDQ_MATCH_DISTANCE,
+  PDQ_MIN_QUALITY,
+  parsePdq,
+  pdqDistance,
+  pdqMatches,
+  pdqToBytes,
+} from './signals/pdq/distance.js';
+// PDQ from pixels, distance helpers and conventions.
+export {
+  PDQ_PROFILES,
+  type PdqOptions,
+  type PdqProfile,
+  type PdqResult,
+  type PixelsInput,
+  pdqFromPixels,
+} from './signals/pdq/hash.js';
+// Signal types (name, parse, brute-force compare).
+export type { Comparison, SignalType } from './signals/types.js';
+export { VERSION } from './version.js';

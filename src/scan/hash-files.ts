@@ -1,0 +1,146 @@
+/**
+ * @module scan/hash-files
+ * Hashes many files, in order, on a pool of worker threads (one per core by default). A file that
+ * fails becomes an error record and the rest go on.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { invalidParameter, WardError } from '../errors.js';
+import type { Limits } from '../limits.js';
+import { walkInputs } from '../media/walk.js';
+import { builtFile } from '../runtime-paths.js';
+import { type HashImageOptions, hashImage, type ImageHashes } from '../signals/image.js';
+import type { PdqProfile } from '../signals/pdq/hash.js';
+
+export interface ErrorRecord {
+  path: string;
+  error: { code: string; message: string };
+}
+export type HashRecord = ImageHashes | ErrorRecord;
+
+export interface HashFilesOptions {
+  profile?: PdqProfile;
+  dihedral?: boolean;
+  limits?: Partial<Limits>;
+  /** Worker threads; default: all cores. 1 hashes in this thread. */
+  jobs?: number;
+}
+
+export function isErrorRecord(r: HashRecord): r is ErrorRecord {
+  return 'error' in r;
+}
+
+/** Turns any failure into the `{code, message}` of an error record. */
+export function toErrorInfo(cause: unknown): { code: string; message: string } {
+  if (WardError.is(cause)) return { code: cause.code, message: cause.message };
+  return { code: 'WARD_ERR_INTERNAL', message: 'Internal error while hashing (this is a bug, please report it)' };
+}
+
+/**
+ * Expands `inputs` (files and directories) and yields one record per file, in input order.
+ * @example for await (const r of hashFiles(['photos/'])) console.log(r.path, 'pdq' in r ? r.pdq : r.error.code);
+ */
+export async function* hashFiles(
+  inputs: readonly string[],
+  options: HashFilesOptions = {},
+): AsyncGenerator<HashRecord> {
+  const jobs = options.jobs ?? availableParallelism();
+  if (!Number.isInteger(jobs) || jobs < 1) throw invalidParameter('jobs', 'a positive integer', jobs);
+  const hashOptions: HashImageOptions = {
+    profile: options.profile,
+    dihedral: options.dihedral,
+    limits: options.limits,
+  };
+  if (jobs === 1) {
+    for await (const entry of walkInputs(inputs)) {
+      if ('error' in entry) yield entry;
+      else yield await hashOne(entry.path, hashOptions);
+    }
+    return;
+  }
+  yield* hashOnPool(inputs, hashOptions, jobs);
+}
+
+async function hashOne(path: string, options: HashImageOptions): Promise<HashRecord> {
+  try {
+    return await hashImage(path, options);
+  } catch (cause) {
+    return { path, error: toErrorInfo(cause) };
+  }
+}
+
+interface Task {
+  id: number;
+  path: string;
+}
+
+async function* hashOnPool(
+  inputs: readonly string[],
+  options: HashImageOptions,
+  jobs: number,
+): AsyncGenerator<HashRecord> {
+  const workerFile = builtFile(import.meta.url, './hash-worker.js');
+  const workers: Worker[] = [];
+  const done = new Map<number, HashRecord>();
+  const queue: Task[] = [];
+  let wake: (() => void) | undefined;
+  let failure: unknown;
+  const inFlight = new Map<Worker, number>();
+  const notify = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const pump = (worker: Worker): void => {
+    // Two tasks per worker: one running, one waiting, so a worker never idles on a round trip.
+    while ((inFlight.get(worker) ?? 0) < 2 && queue.length > 0) {
+      const task = queue.shift() as Task;
+      inFlight.set(worker, (inFlight.get(worker) ?? 0) + 1);
+      worker.postMessage(task);
+    }
+  };
+  for (let i = 0; i < jobs; i++) {
+    const worker = new Worker(workerFile, { workerData: options });
+    worker.on('message', (msg: { id: number; record: HashRecord }) => {
+      done.set(msg.id, msg.record);
+      inFlight.set(worker, (inFlight.get(worker) ?? 1) - 1);
+      pump(worker);
+      notify();
+    });
+    worker.on('error', (err) => {
+      failure = err;
+      notify();
+    });
+    workers.push(worker);
+    inFlight.set(worker, 0);
+  }
+  try {
+    let next = 0; // next id to yield
+    let total = 0; // ids handed out
+    const walker = walkInputs(inputs);
+    let walking = true;
+    while (walking || next < total) {
+      // Keep the queue topped up without expanding huge directory trees all at once.
+      while (walking && queue.length < jobs * 4) {
+        const r = await walker.next();
+        if (r.done) {
+          walking = false;
+          break;
+        }
+        const id = total++;
+        if ('error' in r.value) done.set(id, r.value);
+        else queue.push({ id, path: r.value.path });
+      }
+      for (const w of workers) pump(w);
+      while (done.has(next)) {
+        const record = done.get(next) as HashRecord;
+        done.delete(next++);
+        yield record;
+      }
+      if (failure) throw new WardError('WARD_ERR_INTERNAL', 'A hashing worker failed', {}, failure);
+      if (next < total && !done.has(next)) await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
