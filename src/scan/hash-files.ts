@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { invalidParameter, WardError } from '../errors.js';
 import type { Limits } from '../limits.js';
-import { walkInputs } from '../media/walk.js';
+import { type WalkEntry, walkInputs } from '../media/walk.js';
 import { builtFile } from '../runtime-paths.js';
 import { type HashImageOptions, hashImage, type ImageHashes } from '../signals/image.js';
 import type { PdqProfile } from '../signals/pdq/hash.js';
@@ -51,14 +51,30 @@ export async function* hashFiles(
     dihedral: options.dihedral,
     limits: options.limits,
   };
-  if (jobs === 1) {
-    for await (const entry of walkInputs(inputs)) {
+  const walker = walkInputs(inputs);
+  // Look ahead a little: starting threads costs ~100 ms, more than hashing one image.
+  const ahead: WalkEntry[] = [];
+  let walking = true;
+  while (walking && ahead.length < jobs * 4) {
+    const r = await walker.next();
+    if (r.done) walking = false;
+    else ahead.push(r.value);
+  }
+  const files = ahead.filter((e) => !('error' in e)).length;
+  if (jobs === 1 || (!walking && files < 2)) {
+    for await (const entry of prepend(ahead, walking ? walker : undefined)) {
       if ('error' in entry) yield entry;
       else yield await hashOne(entry.path, hashOptions);
     }
     return;
   }
-  yield* hashOnPool(inputs, hashOptions, jobs);
+  yield* hashOnPool(prepend(ahead, walking ? walker : undefined), hashOptions, walking ? jobs : Math.min(jobs, files));
+}
+
+async function* prepend<T>(first: T[], rest: AsyncIterator<T> | undefined): AsyncGenerator<T> {
+  yield* first;
+  if (!rest) return;
+  for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
 }
 
 async function hashOne(path: string, options: HashImageOptions): Promise<HashRecord> {
@@ -75,7 +91,7 @@ interface Task {
 }
 
 async function* hashOnPool(
-  inputs: readonly string[],
+  walker: AsyncIterator<WalkEntry>,
   options: HashImageOptions,
   jobs: number,
 ): AsyncGenerator<HashRecord> {
@@ -117,7 +133,6 @@ async function* hashOnPool(
   try {
     let next = 0; // next id to yield
     let total = 0; // ids handed out
-    const walker = walkInputs(inputs);
     let walking = true;
     while (walking || next < total) {
       // Keep the queue topped up without expanding huge directory trees all at once.

@@ -1,0 +1,27 @@
+/**
+ * Paths into ../shared (read-only reference data beside the project). Nothing is copied in.
+ * When ../shared is absent (a user's fresh clone), conformance suites skip and say so.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const PROJECT_ROOT = root;
+export const SHARED = resolve(root, '..', 'shared');
+export const sharedAvailable = existsSync(join(SHARED, 'README.md'));
+export const SKIP_REASON = `../shared not found at ${SHARED}: conformance tests skipped (they run in CI, where it is present)`;
+
+/** Meta's PDQ conformance images (ThreatExchange repository, BSD) and their MANIFEST.tsv. */
+export const PDQ_CONFORMANCE = join(SHARED, 'conformance', 'pdq');
+/** Benign photos (adults, objects) with licences in their MANIFEST.tsv. */
+export const PHOTOS = join(SHARED, 'fixtures', 'photos');
+
+/** Rows of a MANIFEST.tsv as objects keyed by its header. */
+export function readManifest(dir: string): Record<string, string>[] {
+  const [header, ...lines] = readFileSync(join(dir, 'MANIFEST.tsv'), 'utf8').trimEnd().split('\n');
+  const keys = (header ?? '').split('\t');
+  return lines.map((line) => Object.fromEntries(line.split('\t').map((v, i) => [keys[i], v])));
+}
+
+if (!sharedAvailable) console.warn(SKIP_REASON);
