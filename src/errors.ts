@@ -43,7 +43,7 @@ export const ERROR_CODES = {
   // dependency
   WARD_ERR_DEPENDENCY_MISSING: {
     kind: 'dependency',
-    doc: 'An optional native dependency (sharp) could not be loaded.',
+    doc: 'A native or built dependency (sharp, the PDQ WebAssembly kernel) could not be loaded.',
   },
   // internal
   WARD_ERR_INTERNAL: { kind: 'internal', doc: 'A bug in Ward. Please report it.' },

@@ -5,6 +5,7 @@
  */
 import { WardError } from '../errors.js';
 import type { Limits } from '../limits.js';
+import { peekColour } from './image-header.js';
 import { DECODABLE_IMAGE_FORMATS, type ImageFormat, sniffImage } from './sniff.js';
 
 /** Decoded 8-bit pixels, interleaved, row-major. */
@@ -68,15 +69,15 @@ export async function decodeImage(bytes: Uint8Array, limits: Limits): Promise<De
     sequentialRead: true,
   } as const;
   try {
-    const meta = await sharp(input, options).metadata();
-    const width = meta.width ?? 0;
-    const height = meta.height ?? 0;
-    if (width * height > limits.maxPixels) throw pixelLimit(width, height, limits);
-    let pipeline = sharp(input, options);
     // Grey stays grey (the reference uses the grey value as luma, not 0.299g+0.587g+0.114g).
     // 16-bit samples are scaled to 8 bits by the colourspace cast, not truncated to the low byte.
-    const grey = meta.space === 'b-w' || meta.space === 'grey16';
-    if (grey) pipeline = pipeline.toColourspace('b-w');
+    let colour = peekColour(bytes, format);
+    if (colour === undefined) {
+      const meta = await sharp(input, options).metadata();
+      colour = meta.space === 'b-w' || meta.space === 'grey16' ? 'grey' : 'colour';
+    }
+    let pipeline = sharp(input, options);
+    if (colour === 'grey') pipeline = pipeline.toColourspace('b-w');
     const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     return { format, width: info.width, height: info.height, channels: info.channels, data };
   } catch (cause) {
@@ -89,14 +90,6 @@ export async function decodeImage(bytes: Uint8Array, limits: Limits): Promise<De
     }
     throw new WardError('WARD_ERR_IMAGE_DECODE', `Could not decode ${format} image: ${firstLine(message)}`, {}, cause);
   }
-}
-
-function pixelLimit(width: number, height: number, limits: Limits): WardError {
-  return new WardError(
-    'WARD_ERR_LIMIT_PIXELS',
-    `Image of ${width}x${height} exceeds the pixel limit of ${limits.maxPixels}`,
-    { limit: limits.maxPixels, actual: width * height },
-  );
 }
 
 function firstLine(message: string): string {

@@ -6,10 +6,10 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { invalidParameter, WardError } from '../errors.js';
-import type { Limits } from '../limits.js';
+import { type Limits, resolveLimits } from '../limits.js';
 import { type WalkEntry, walkInputs } from '../media/walk.js';
 import { builtFile } from '../runtime-paths.js';
-import { type HashImageOptions, hashImage, type ImageHashes } from '../signals/image.js';
+import { type HashImageOptions, hashImageBytes, type ImageHashes, readImageFile } from '../signals/image.js';
 import type { PdqProfile } from '../signals/pdq/hash.js';
 
 export interface ErrorRecord {
@@ -62,10 +62,7 @@ export async function* hashFiles(
   }
   const files = ahead.filter((e) => !('error' in e)).length;
   if (jobs === 1 || (!walking && files < 2)) {
-    for await (const entry of prepend(ahead, walking ? walker : undefined)) {
-      if ('error' in entry) yield entry;
-      else yield await hashOne(entry.path, hashOptions);
-    }
+    yield* hashInProcess(prepend(ahead, walking ? walker : undefined), hashOptions);
     return;
   }
   yield* hashOnPool(prepend(ahead, walking ? walker : undefined), hashOptions, walking ? jobs : Math.min(jobs, files));
@@ -77,11 +74,38 @@ async function* prepend<T>(first: T[], rest: AsyncIterator<T> | undefined): Asyn
   for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
 }
 
-async function hashOne(path: string, options: HashImageOptions): Promise<HashRecord> {
+/** One file at a time in this thread; the next file is read while the current one is hashed. */
+async function* hashInProcess(
+  entries: AsyncIterable<WalkEntry>,
+  options: HashImageOptions,
+): AsyncGenerator<HashRecord> {
+  const limits = resolveLimits(options.limits);
+  const start = (entry: WalkEntry) => {
+    if ('error' in entry) return { entry, bytes: undefined };
+    const bytes = readImageFile(entry.path, limits);
+    bytes.catch(() => {}); // awaited below, in order
+    return { entry, bytes };
+  };
+  let pending: ReturnType<typeof start> | undefined;
+  for await (const entry of entries) {
+    const next = start(entry);
+    if (pending) yield await finish(pending.entry, pending.bytes, options, limits);
+    pending = next;
+  }
+  if (pending) yield await finish(pending.entry, pending.bytes, options, limits);
+}
+
+async function finish(
+  entry: WalkEntry,
+  bytes: Promise<Uint8Array> | undefined,
+  options: HashImageOptions,
+  limits: Limits,
+): Promise<HashRecord> {
+  if ('error' in entry) return entry;
   try {
-    return await hashImage(path, options);
+    return await hashImageBytes(await (bytes as Promise<Uint8Array>), entry.path, options, limits);
   } catch (cause) {
-    return { path, error: toErrorInfo(cause) };
+    return { path: entry.path, error: toErrorInfo(cause) };
   }
 }
 

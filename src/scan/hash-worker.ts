@@ -1,21 +1,25 @@
 /**
  * @module scan/hash-worker
- * Worker thread body for hashFiles: hashes the paths it is sent, one at a time.
+ * Worker thread body for hashFiles: hashes the paths it is sent, in order, reading the next file
+ * while the current one is being hashed.
  * @internal
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { HashImageOptions } from '../signals/image.js';
-import { hashImage } from '../signals/image.js';
+import { resolveLimits } from '../limits.js';
+import { type HashImageOptions, hashImageBytes, readImageFile } from '../signals/image.js';
 import { toErrorInfo } from './hash-files.js';
 
 const options = workerData as HashImageOptions;
+const limits = resolveLimits(options.limits);
 const port = parentPort;
 if (port) {
   let chain = Promise.resolve();
   port.on('message', (task: { id: number; path: string }) => {
+    const bytes = readImageFile(task.path, limits);
+    bytes.catch(() => {}); // handled below, in order
     chain = chain.then(async () => {
       try {
-        port.postMessage({ id: task.id, record: await hashImage(task.path, options) });
+        port.postMessage({ id: task.id, record: await hashImageBytes(await bytes, task.path, options, limits) });
       } catch (cause) {
         port.postMessage({ id: task.id, record: { path: task.path, error: toErrorInfo(cause) } });
       }

@@ -49,17 +49,24 @@ export function cryptoDigests(bytes: Uint8Array): { md5: string; sha1: string; s
  */
 export async function hashImage(input: string | Uint8Array, options: HashImageOptions = {}): Promise<ImageHashes> {
   const limits = resolveLimits(options.limits);
-  let bytes: Uint8Array;
-  let path: string | undefined;
-  if (typeof input === 'string') {
-    path = input;
-    bytes = await readLimited(input, limits);
-  } else if (input instanceof Uint8Array) {
+  if (typeof input === 'string') return hashImageBytes(await readImageFile(input, limits), input, options, limits);
+  if (input instanceof Uint8Array) {
     if (input.length > limits.maxFileBytes) throw fileTooLarge(input.length, limits);
-    bytes = input;
-  } else {
-    throw invalidParameter('input', 'a file path or a Uint8Array', input);
+    return hashImageBytes(input, undefined, options, limits);
   }
+  throw invalidParameter('input', 'a file path or a Uint8Array', input);
+}
+
+/**
+ * Hashes bytes already read (by readImageFile, so limits were checked); `path` labels the record.
+ * @internal
+ */
+export async function hashImageBytes(
+  bytes: Uint8Array,
+  path: string | undefined,
+  options: HashImageOptions,
+  limits: Limits = resolveLimits(options.limits),
+): Promise<ImageHashes> {
   const digests = cryptoDigests(bytes);
   const image = await decodeImage(bytes, limits);
   const pdq = pdqFromPixels(image, { profile: options.profile, dihedral: options.dihedral });
@@ -75,7 +82,8 @@ export async function hashImage(input: string | Uint8Array, options: HashImageOp
   return out;
 }
 
-async function readLimited(path: string, limits: Limits): Promise<Uint8Array> {
+/** Reads a whole file once, refusing non-files and files over the byte limit. @internal */
+export async function readImageFile(path: string, limits: Limits): Promise<Uint8Array> {
   try {
     const st = await stat(path);
     if (!st.isFile()) throw new WardError('WARD_ERR_INPUT_NOT_FOUND', 'Not a regular file', { path });
