@@ -65,7 +65,9 @@ export async function decodeImage(bytes: Uint8Array, limits: Limits): Promise<De
     ignoreIcc: true,
     // Header dimensions are checked before any pixel is decoded.
     limitInputPixels: limits.maxPixels,
-    failOn: 'error',
+    // Fail on truncation (a clear error) but, like the reference's decoders, decode through
+    // recoverable corruption warnings.
+    failOn: 'truncated',
     sequentialRead: true,
   } as const;
   try {
