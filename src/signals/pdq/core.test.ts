@@ -80,7 +80,7 @@ describe('PDQ core vs reference', () => {
   it('uses the grey value directly as luma, not 0.299g + 0.587g + 0.114g', () => {
     const grey = Uint8Array.from({ length: 256 }, (_, v) => v);
     const rgb = new Uint8Array(256 * 3);
-    grey.forEach((v, i) => rgb.fill(v, i * 3, i * 3 + 3));
+    for (let v = 0; v < 256; v++) rgb.fill(v, v * 3, v * 3 + 3);
     const fromGrey = new Float32Array(256);
     const fromRgb = new Float32Array(256);
     lumaFromPixels(grey, 256, 1, 1, fromGrey);
