@@ -5,14 +5,14 @@
 // Raw memory only (runtime stub): JS calls prepare(), copies pixels to the returned pointer,
 // then calls blur(), and reads the 64x64 block at blockPtr().
 
-const GROUP: i32 = 4;
+const GROUP: i32 = 8; // rows per group: two v128 of four lanes, two independent add chains
 const BLOCK: usize = 0; // 64*64 f32
 let pixelsAt: usize = 0;
-let lumaAt: usize = 0; // GROUP rows, interleaved: [c][lane]
+let lumaAt: usize = 0; // GROUP rows, interleaved: [c][lane], 32 bytes per column
 let ringAt: usize = 0; // ringRows rows of colsPad f32, row-major
 let sumsAt: usize = 0; // colsPad f32 (at least 64)
-let colOutAt: usize = 0; // GROUP rows, interleaved: [c][lane]
-let sumAtAt: usize = 0; // cols v128, interleaved running sums of the second row pass
+let colOutAt: usize = 0; // GROUP rows, interleaved: [c][lane], 32 bytes per column
+let sumAtAt: usize = 0; // cols x 2 v128, interleaved running sums of the second row pass
 let compactAt: usize = 0; // rows x 64 f32
 let sampledAt: usize = 0; // 64 i32
 let curCols: i32 = 0;
@@ -49,15 +49,15 @@ export function prepare(cols: i32, rows: i32, channels: i32): usize {
   pixelsAt = p;
   p = align16(p + <usize>cols * <usize>rows * <usize>channels);
   lumaAt = p;
-  p += <usize>colsPad * 16;
+  p += <usize>colsPad * 32;
   ringAt = p;
   p += <usize>ringRows * <usize>colsPad * 4;
   sumsAt = p;
   p += <usize>colsPad * 4;
   colOutAt = p;
-  p += <usize>colsPad * 16;
+  p += <usize>colsPad * 32;
   sumAtAt = p;
-  p += <usize>colsPad * 16;
+  p += <usize>colsPad * 32;
   compactAt = p;
   p += <usize>rows * 256;
   sampledAt = p;
@@ -84,72 +84,146 @@ function lumaGroup(row0: i32, count: i32): void {
   for (let k = 0; k < GROUP; k++) {
     const dst = lumaAt + (<usize>k << 2);
     if (k >= count) {
-      for (let c = 0; c < cols; c++) store<f32>(dst + (<usize>c << 4), 0);
+      for (let c = 0; c < cols; c++) store<f32>(dst + (<usize>c << 5), 0);
       continue;
     }
     let src = pixelsAt + <usize>(row0 + k) * <usize>cols * <usize>ch;
-    if (ch >= 3) {
+    if (ch == 3 || ch == 4) {
+      // Four pixels at a time: swizzle each channel's bytes into 32-bit lanes, convert, and do
+      // (LR*R + LG*G) + LB*B per lane, the reference's order. Loads may read past the last pixel
+      // (into Ward's own work area); those lanes are never stored.
+      const cr = ch == 3 ? i8x16(0, -1, -1, -1, 3, -1, -1, -1, 6, -1, -1, -1, 9, -1, -1, -1) : i8x16(0, -1, -1, -1, 4, -1, -1, -1, 8, -1, -1, -1, 12, -1, -1, -1);
+      const cg = ch == 3 ? i8x16(1, -1, -1, -1, 4, -1, -1, -1, 7, -1, -1, -1, 10, -1, -1, -1) : i8x16(1, -1, -1, -1, 5, -1, -1, -1, 9, -1, -1, -1, 13, -1, -1, -1);
+      const cb = ch == 3 ? i8x16(2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1, 11, -1, -1, -1) : i8x16(2, -1, -1, -1, 6, -1, -1, -1, 10, -1, -1, -1, 14, -1, -1, -1);
+      const lr = f32x4.splat(LR);
+      const lg = f32x4.splat(LG);
+      const lb = f32x4.splat(LB);
+      const step = <usize>ch << 2;
+      let c = 0;
+      for (; c + 4 <= cols; c += 4) {
+        const px = v128.load(src);
+        const r = f32x4.convert_i32x4_u(i8x16.swizzle(px, cr));
+        const g = f32x4.convert_i32x4_u(i8x16.swizzle(px, cg));
+        const b = f32x4.convert_i32x4_u(i8x16.swizzle(px, cb));
+        const y = f32x4.add(f32x4.add(f32x4.mul(lr, r), f32x4.mul(lg, g)), f32x4.mul(lb, b));
+        const d = dst + (<usize>c << 5);
+        store<f32>(d, f32x4.extract_lane(y, 0));
+        store<f32>(d + 32, f32x4.extract_lane(y, 1));
+        store<f32>(d + 64, f32x4.extract_lane(y, 2));
+        store<f32>(d + 96, f32x4.extract_lane(y, 3));
+        src += step;
+      }
+      for (; c < cols; c++) {
+        const y: f32 = LR * <f32>load<u8>(src) + LG * <f32>load<u8>(src + 1) + LB * <f32>load<u8>(src + 2);
+        store<f32>(dst + (<usize>c << 5), y);
+        src += ch;
+      }
+    } else if (ch >= 3) {
       for (let c = 0; c < cols; c++) {
         const y: f32 = LR * <f32>load<u8>(src) + LG * <f32>load<u8>(src + 1) + LB * <f32>load<u8>(src + 2);
-        store<f32>(dst + (<usize>c << 4), y);
+        store<f32>(dst + (<usize>c << 5), y);
         src += ch;
       }
     } else {
       for (let c = 0; c < cols; c++) {
-        store<f32>(dst + (<usize>c << 4), <f32>load<u8>(src));
+        store<f32>(dst + (<usize>c << 5), <f32>load<u8>(src));
         src += ch;
       }
     }
   }
 }
 
-/** Row box filter on 4 interleaved rows; lane k goes to ring row slot[k] (only lanes < count). */
-function rowPass1(w: i32, s0: usize, s1: usize, s2: usize, s3: usize, count: i32): void {
+/** Row box filter on 8 interleaved rows; lane k goes to ring row slot k (only lanes < count). */
+function rowPass1(w: i32, r0: i32, count: i32): void {
   const cols = curCols;
   const half = (w + 2) / 2;
   const p2 = w - half + 1;
   const p3 = cols - w;
+  const rowBytes = <usize>colsPad * 4;
+  const slot0 = ringAt + <usize>(r0 % ringRows) * rowBytes;
+  // Ring slots of the 8 rows (they may wrap around the ring).
+  const s1 = ringAt + <usize>((r0 + 1) % ringRows) * rowBytes;
+  const s2 = ringAt + <usize>((r0 + 2) % ringRows) * rowBytes;
+  const s3 = ringAt + <usize>((r0 + 3) % ringRows) * rowBytes;
+  const s4 = ringAt + <usize>((r0 + 4) % ringRows) * rowBytes;
+  const s5 = ringAt + <usize>((r0 + 5) % ringRows) * rowBytes;
+  const s6 = ringAt + <usize>((r0 + 6) % ringRows) * rowBytes;
+  const s7 = ringAt + <usize>((r0 + 7) % ringRows) * rowBytes;
   let ri: usize = lumaAt;
   let li: usize = lumaAt;
   let o: usize = 0;
-  let sum = f32x4.splat(0);
+  let a = f32x4.splat(0);
+  let b = f32x4.splat(0);
   let n: i32 = 0;
   for (let i = 0; i < half - 1; i++) {
-    sum = f32x4.add(sum, v128.load(ri));
-    ri += 16;
+    a = f32x4.add(a, v128.load(ri));
+    b = f32x4.add(b, v128.load(ri, 16));
+    ri += 32;
     n++;
   }
   for (let i = 0; i < p2; i++) {
-    sum = f32x4.add(sum, v128.load(ri));
-    ri += 16;
+    a = f32x4.add(a, v128.load(ri));
+    b = f32x4.add(b, v128.load(ri, 16));
+    ri += 32;
     n++;
-    scatter4(f32x4.div(sum, f32x4.splat(<f32>n)), s0 + o, s1 + o, s2 + o, s3 + o, count);
+    const nv = f32x4.splat(<f32>n);
+    scatter8(f32x4.div(a, nv), f32x4.div(b, nv), slot0 + o, s1 + o, s2 + o, s3 + o, s4 + o, s5 + o, s6 + o, s7 + o, count);
     o += 4;
   }
   const nv = f32x4.splat(<f32>n);
   for (let i = 0; i < p3; i++) {
-    sum = f32x4.sub(f32x4.add(sum, v128.load(ri)), v128.load(li));
-    ri += 16;
-    li += 16;
-    scatter4(f32x4.div(sum, nv), s0 + o, s1 + o, s2 + o, s3 + o, count);
+    a = f32x4.sub(f32x4.add(a, v128.load(ri)), v128.load(li));
+    b = f32x4.sub(f32x4.add(b, v128.load(ri, 16)), v128.load(li, 16));
+    ri += 32;
+    li += 32;
+    scatter8(f32x4.div(a, nv), f32x4.div(b, nv), slot0 + o, s1 + o, s2 + o, s3 + o, s4 + o, s5 + o, s6 + o, s7 + o, count);
     o += 4;
   }
   for (let i = 0; i < half - 1; i++) {
-    sum = f32x4.sub(sum, v128.load(li));
-    li += 16;
+    a = f32x4.sub(a, v128.load(li));
+    b = f32x4.sub(b, v128.load(li, 16));
+    li += 32;
     n--;
-    scatter4(f32x4.div(sum, f32x4.splat(<f32>n)), s0 + o, s1 + o, s2 + o, s3 + o, count);
+    const nv4 = f32x4.splat(<f32>n);
+    scatter8(f32x4.div(a, nv4), f32x4.div(b, nv4), slot0 + o, s1 + o, s2 + o, s3 + o, s4 + o, s5 + o, s6 + o, s7 + o, count);
     o += 4;
   }
 }
 
 // @ts-ignore: decorator
 @inline
-function scatter4(v: v128, a: usize, b: usize, c: usize, d: usize, count: i32): void {
-  store<f32>(a, f32x4.extract_lane(v, 0));
-  if (count > 1) store<f32>(b, f32x4.extract_lane(v, 1));
-  if (count > 2) store<f32>(c, f32x4.extract_lane(v, 2));
-  if (count > 3) store<f32>(d, f32x4.extract_lane(v, 3));
+function scatter8(
+  v: v128,
+  u: v128,
+  p0: usize,
+  p1: usize,
+  p2: usize,
+  p3: usize,
+  p4: usize,
+  p5: usize,
+  p6: usize,
+  p7: usize,
+  count: i32,
+): void {
+  if (count == GROUP) {
+    store<f32>(p0, f32x4.extract_lane(v, 0));
+    store<f32>(p1, f32x4.extract_lane(v, 1));
+    store<f32>(p2, f32x4.extract_lane(v, 2));
+    store<f32>(p3, f32x4.extract_lane(v, 3));
+    store<f32>(p4, f32x4.extract_lane(u, 0));
+    store<f32>(p5, f32x4.extract_lane(u, 1));
+    store<f32>(p6, f32x4.extract_lane(u, 2));
+    store<f32>(p7, f32x4.extract_lane(u, 3));
+    return;
+  }
+  store<f32>(p0, f32x4.extract_lane(v, 0));
+  if (count > 1) store<f32>(p1, f32x4.extract_lane(v, 1));
+  if (count > 2) store<f32>(p2, f32x4.extract_lane(v, 2));
+  if (count > 3) store<f32>(p3, f32x4.extract_lane(v, 3));
+  if (count > 4) store<f32>(p4, f32x4.extract_lane(u, 0));
+  if (count > 5) store<f32>(p5, f32x4.extract_lane(u, 1));
+  if (count > 6) store<f32>(p6, f32x4.extract_lane(u, 2));
+  if (count > 7) store<f32>(p7, f32x4.extract_lane(u, 3));
 }
 
 /**
@@ -169,11 +243,11 @@ function columnStep(add: i32, sub: i32, n: i32, emit: bool, lane: i32): void {
     v128.store(sumsAt + off, s);
     if (emit) {
       const q = f32x4.div(s, nv);
-      const base = out + (<usize>c << 4);
+      const base = out + (<usize>c << 5);
       store<f32>(base, f32x4.extract_lane(q, 0));
-      store<f32>(base + 16, f32x4.extract_lane(q, 1));
-      store<f32>(base + 32, f32x4.extract_lane(q, 2));
-      store<f32>(base + 48, f32x4.extract_lane(q, 3));
+      store<f32>(base + 32, f32x4.extract_lane(q, 1));
+      store<f32>(base + 64, f32x4.extract_lane(q, 2));
+      store<f32>(base + 96, f32x4.extract_lane(q, 3));
     }
   }
 }
@@ -188,7 +262,7 @@ function windowAt(o: i32, w: i32, length: i32): i32 {
   return w - (o - p2 - p3) - 1;
 }
 
-/** Second row pass on the 4 interleaved colOut rows; keeps the 64 sampled columns of each. */
+/** Second row pass on the 8 interleaved colOut rows; keeps the 64 sampled columns of each. */
 function rowPass2(w: i32, outRow0: i32, count: i32): void {
   const cols = curCols;
   const half = (w + 2) / 2;
@@ -197,36 +271,47 @@ function rowPass2(w: i32, outRow0: i32, count: i32): void {
   let ri: usize = colOutAt;
   let li: usize = colOutAt;
   let o: usize = sumAtAt;
-  let sum = f32x4.splat(0);
+  let a = f32x4.splat(0);
+  let b = f32x4.splat(0);
   for (let i = 0; i < half - 1; i++) {
-    sum = f32x4.add(sum, v128.load(ri));
-    ri += 16;
+    a = f32x4.add(a, v128.load(ri));
+    b = f32x4.add(b, v128.load(ri, 16));
+    ri += 32;
   }
   for (let i = 0; i < p2; i++) {
-    sum = f32x4.add(sum, v128.load(ri));
-    ri += 16;
-    v128.store(o, sum);
-    o += 16;
+    a = f32x4.add(a, v128.load(ri));
+    b = f32x4.add(b, v128.load(ri, 16));
+    ri += 32;
+    v128.store(o, a);
+    v128.store(o, b, 16);
+    o += 32;
   }
   for (let i = 0; i < p3; i++) {
-    sum = f32x4.sub(f32x4.add(sum, v128.load(ri)), v128.load(li));
-    ri += 16;
-    li += 16;
-    v128.store(o, sum);
-    o += 16;
+    a = f32x4.sub(f32x4.add(a, v128.load(ri)), v128.load(li));
+    b = f32x4.sub(f32x4.add(b, v128.load(ri, 16)), v128.load(li, 16));
+    ri += 32;
+    li += 32;
+    v128.store(o, a);
+    v128.store(o, b, 16);
+    o += 32;
   }
   for (let i = 0; i < half - 1; i++) {
-    sum = f32x4.sub(sum, v128.load(li));
-    li += 16;
-    v128.store(o, sum);
-    o += 16;
+    a = f32x4.sub(a, v128.load(li));
+    b = f32x4.sub(b, v128.load(li, 16));
+    li += 32;
+    v128.store(o, a);
+    v128.store(o, b, 16);
+    o += 32;
   }
   const base = compactAt + <usize>outRow0 * 256;
   for (let j = 0; j < 64; j++) {
     const c = load<i32>(sampledAt + (<usize>j << 2));
-    const q = f32x4.div(v128.load(sumAtAt + (<usize>c << 4)), f32x4.splat(<f32>windowAt(c, w, cols)));
-    const at = base + (<usize>j << 2);
-    scatter4(q, at, at + 256, at + 512, at + 768, count);
+    const nv = f32x4.splat(<f32>windowAt(c, w, cols));
+    const at = sumAtAt + (<usize>c << 5);
+    const q = f32x4.div(v128.load(at), nv);
+    const r = f32x4.div(v128.load(at, 16), nv);
+    const d = base + (<usize>j << 2);
+    scatter8(q, r, d, d + 256, d + 512, d + 768, d + 1024, d + 1280, d + 1536, d + 1792, count);
   }
 }
 
@@ -276,22 +361,14 @@ export function blur(): void {
   const wr = windowOf(curCols);
   const wc = windowOf(rows);
   const halfC = (wc + 2) / 2;
-  const rowBytes = <usize>colsPad * 4;
-  memory.fill(sumsAt, 0, rowBytes);
+  memory.fill(sumsAt, 0, <usize>colsPad * 4);
   let n = 0;
   let oi = 0;
   let pending = 0;
   for (let r0 = 0; r0 < rows; r0 += GROUP) {
     const k = min(GROUP, rows - r0);
     lumaGroup(r0, k);
-    rowPass1(
-      wr,
-      ringAt + <usize>(r0 % ringRows) * rowBytes,
-      ringAt + <usize>((r0 + 1) % ringRows) * rowBytes,
-      ringAt + <usize>((r0 + 2) % ringRows) * rowBytes,
-      ringAt + <usize>((r0 + 3) % ringRows) * rowBytes,
-      k,
-    );
+    rowPass1(wr, r0, k);
     for (let ri = r0; ri < r0 + k; ri++) {
       const slot = ri % ringRows;
       let emit = true;
