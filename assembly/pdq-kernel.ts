@@ -7,6 +7,11 @@
 
 const GROUP: i32 = 8; // rows per group: two v128 of four lanes, two independent add chains
 const BLOCK: usize = 0; // 64*64 f32
+const DCT: usize = 16384; // 16x64 f32, written once by JS (the reference's float matrix)
+const DCT_T: usize = DCT + 4096; // its transpose, 64x16
+const T16: usize = DCT_T + 4096; // D * block, 16x64
+const OUT: usize = T16 + 4096; // 16x16 f32 result
+const FIXED_END: usize = OUT + 1024;
 let pixelsAt: usize = 0;
 let lumaAt: usize = 0; // GROUP rows, interleaved: [c][lane], 32 bytes per column
 let ringAt: usize = 0; // ringRows rows of colsPad f32, row-major
@@ -45,7 +50,7 @@ export function prepare(cols: i32, rows: i32, channels: i32): usize {
   colsPad = (cols + 3) & ~3;
   if (colsPad < 64) colsPad = 64;
   ringRows = windowOf(rows) + GROUP + 1;
-  let p: usize = BLOCK + 64 * 64 * 4;
+  let p: usize = FIXED_END;
   pixelsAt = p;
   p = align16(p + <usize>cols * <usize>rows * <usize>channels);
   lumaAt = p;
@@ -75,6 +80,68 @@ export function prepare(cols: i32, rows: i32, channels: i32): usize {
 
 export function blockPtr(): usize {
   return BLOCK;
+}
+
+export function dctMatrixPtr(): usize {
+  return DCT;
+}
+
+export function outPtr(): usize {
+  return OUT;
+}
+
+/** Call once after JS has written the DCT matrix (memory starts at one page, see package.json): builds its transpose. */
+export function initDct(): void {
+  for (let i = 0; i < 16; i++) {
+    for (let k = 0; k < 64; k++) store<f32>(DCT_T + ((<usize>(k * 16 + i)) << 2), load<f32>(DCT + ((<usize>(i * 64 + k)) << 2)));
+  }
+}
+
+/**
+ * Quality metric and 16x16 DCT of the 64x64 block, as the reference computes them. Lanes hold
+ * four output columns; each lane sums its 64 products in the reference's order (k ascending).
+ * Returns the quality (0-100); the coefficients are left at outPtr().
+ */
+export function finish(): i32 {
+  let gradient: i32 = 0;
+  for (let i = 0; i < 63; i++) {
+    for (let j = 0; j < 64; j++) {
+      const u = load<f32>(BLOCK + ((<usize>(i * 64 + j)) << 2));
+      const v = load<f32>(BLOCK + ((<usize>((i + 1) * 64 + j)) << 2));
+      gradient += abs<i32>(<i32>(((u - v) * <f32>100) / <f32>255));
+    }
+  }
+  for (let i = 0; i < 64; i++) {
+    for (let j = 0; j < 63; j++) {
+      const u = load<f32>(BLOCK + ((<usize>(i * 64 + j)) << 2));
+      const v = load<f32>(BLOCK + ((<usize>(i * 64 + j + 1)) << 2));
+      gradient += abs<i32>(<i32>(((u - v) * <f32>100) / <f32>255));
+    }
+  }
+  // T = D * A: T[i][j] = sum_k D[i][k] * A[k][j]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 64; j += 4) {
+      let acc = f32x4.splat(0);
+      for (let k = 0; k < 64; k++) {
+        const d = f32x4.splat(load<f32>(DCT + ((<usize>(i * 64 + k)) << 2)));
+        acc = f32x4.add(acc, f32x4.mul(d, v128.load(BLOCK + ((<usize>(k * 64 + j)) << 2))));
+      }
+      v128.store(T16 + ((<usize>(i * 64 + j)) << 2), acc);
+    }
+  }
+  // B = T * D^T: B[i][j] = sum_k T[i][k] * D[j][k]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 16; j += 4) {
+      let acc = f32x4.splat(0);
+      for (let k = 0; k < 64; k++) {
+        const t = f32x4.splat(load<f32>(T16 + ((<usize>(i * 64 + k)) << 2)));
+        acc = f32x4.add(acc, f32x4.mul(t, v128.load(DCT_T + ((<usize>(k * 16 + j)) << 2))));
+      }
+      v128.store(OUT + ((<usize>(i * 16 + j)) << 2), acc);
+    }
+  }
+  const quality = gradient / 90;
+  return quality > 100 ? 100 : quality;
 }
 
 /** Luma of `count` rows from row0 into the interleaved [c][lane] buffer (missing lanes = 0). */

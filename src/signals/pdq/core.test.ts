@@ -4,8 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dctToHashBytes, jaroszWindow, lumaFromPixels, pdqFloatFromPixels } from './core.js';
-import { pdqFromPixels } from './hash.js';
+import { dctToHashBytes, jaroszWindow, lumaFromPixels } from './core.js';
+import { pdqFloatFromPixels, pdqFromPixels } from './hash.js';
 import { referencePdqFloat, torbenMedian } from './reference.js';
 
 function randomPixels(width: number, height: number, channels: number, seed: number, smooth: boolean): Uint8Array {

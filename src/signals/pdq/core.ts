@@ -3,10 +3,9 @@
  * The PDQ core (Meta, 2017), fast and bit-exact with the C++ reference. Every arithmetic step is
  * IEEE float32 in the reference's order; `Math.fround` after each operation reproduces it (a
  * double result of one +,-,*,/ on float operands rounds to the same float as float arithmetic).
- * `reference.ts` is the plain transcription this file is tested against.
+ * The heavy part runs in WebAssembly (kernel.ts); `reference.ts` is the plain transcription
+ * both are tested against.
  */
-
-import { blurAndDecimate } from './kernel.js';
 
 const f32 = Math.fround;
 
@@ -82,9 +81,6 @@ export function lumaFromPixels(
   lumaRows(data, width, channels, 0, height, out);
 }
 
-/** Where the core reads its luma: a callback filling `count` rows from `row0` (row-major). */
-export type LumaSource = (row0: number, count: number, out: Float32Array) => void;
-
 /** coefficient * v rounded to float32, for v in 0..255 (the reference's per-channel products). */
 function lumaTable(coefficient: number): Float64Array {
   const t = new Float64Array(256);
@@ -94,78 +90,6 @@ function lumaTable(coefficient: number): Float64Array {
 const LUMA_TABLE_R = lumaTable(LUMA_R);
 const LUMA_TABLE_G = lumaTable(LUMA_G);
 const LUMA_TABLE_B = lumaTable(LUMA_B);
-
-/** Result of the PDQ core before thresholding: 16x16 DCT coefficients and quality 0-100. */
-export interface PdqFloat {
-  dct: Float32Array;
-  quality: number;
-}
-
-/**
- * The PDQ core on interleaved 8-bit pixels (1-4 channels, row-major).
- * `skipBlurAt64`: the reference's hash path copies a 64x64 input without blurring, while its
- * dihedral path blurs it; pass false to get the dihedral path's numbers.
- */
-export function pdqFloatFromPixels(
-  data: Uint8Array,
-  width: number,
-  height: number,
-  channels: number,
-  skipBlurAt64 = true,
-): PdqFloat {
-  if (height < MIN_HASHABLE_DIM || width < MIN_HASHABLE_DIM) return { dct: new Float32Array(256), quality: 0 };
-  const block = new Float32Array(64 * 64);
-  if (height === 64 && width === 64 && skipBlurAt64) {
-    lumaRows(data, 64, channels, 0, 64, block);
-  } else {
-    blurAndDecimate(data, width, height, channels, block);
-  }
-  const quality = qualityMetric(block);
-  const dct = new Float32Array(256);
-  dct64To16(block, new Float32Array(16 * 64), dct);
-  return { dct, quality };
-}
-
-/** Image-domain quality: count of significant gradients in the 64x64 block, scaled to 0-100. */
-export function qualityMetric(block: Float32Array): number {
-  let gradientSum = 0;
-  for (let i = 0; i < 63; i++) {
-    for (let j = 0; j < 64; j++) {
-      const d = Math.trunc(f32(f32(f32(block[i * 64 + j] - block[(i + 1) * 64 + j]) * 100) / 255));
-      gradientSum += Math.abs(d);
-    }
-  }
-  for (let i = 0; i < 64; i++) {
-    for (let j = 0; j < 63; j++) {
-      const d = Math.trunc(f32(f32(f32(block[i * 64 + j] - block[i * 64 + j + 1]) * 100) / 255));
-      gradientSum += Math.abs(d);
-    }
-  }
-  const q = Math.trunc(gradientSum / 90);
-  return Math.min(q, 100);
-}
-
-/** B = D A D^T keeping coefficients 1..16 in each direction; sums in the reference's order. */
-export function dct64To16(a: Float32Array, t: Float32Array, out: Float32Array): void {
-  const d = DCT_MATRIX;
-  for (let i = 0; i < 16; i++) {
-    const di = i * 64;
-    for (let j = 0; j < 64; j++) {
-      let s = 0;
-      for (let k = 0; k < 64; k++) s = f32(s + f32(d[di + k] * a[k * 64 + j]));
-      t[di + j] = s;
-    }
-  }
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 16; j++) {
-      let s = 0;
-      const ti = i * 64;
-      const dj = j * 64;
-      for (let k = 0; k < 64; k++) s = f32(s + f32(t[ti + k] * d[dj + k]));
-      out[i * 16 + j] = s;
-    }
-  }
-}
 
 /**
  * Thresholds 256 coefficients at their lower median (Torben's selection picks the 128th smallest)

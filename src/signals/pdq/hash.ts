@@ -3,9 +3,10 @@
  * PDQ hashes from decoded pixels, in the two profiles Ward supports.
  */
 import { invalidParameter } from '../../errors.js';
-import { dctToHashBytes, MIN_HASHABLE_DIM, pdqFloatFromPixels } from './core.js';
+import { dctToHashBytes, MIN_HASHABLE_DIM } from './core.js';
 import { dihedralDcts } from './dihedral.js';
 import { bytesToHex } from './distance.js';
+import { kernelPdqFloat } from './kernel.js';
 
 /**
  * `fullres`: the PDQ core on the full-resolution pixels (what HMA and python-threatexchange emit).
@@ -37,6 +38,28 @@ export interface PdqResult {
 }
 
 const ZERO_HASH = '0'.repeat(64);
+
+/** The PDQ core's output before thresholding: 16x16 DCT coefficients and quality 0-100. */
+export interface PdqFloat {
+  dct: Float32Array;
+  quality: number;
+}
+
+/**
+ * The PDQ core on interleaved 8-bit pixels (1-4 channels, row-major).
+ * `skipBlurAt64`: the reference's hash path copies a 64x64 input without blurring, while its
+ * dihedral path blurs it; pass false to get the dihedral path's numbers.
+ */
+export function pdqFloatFromPixels(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+  skipBlurAt64 = true,
+): PdqFloat {
+  if (height < MIN_HASHABLE_DIM || width < MIN_HASHABLE_DIM) return { dct: new Float32Array(256), quality: 0 };
+  return kernelPdqFloat(data, width, height, channels, skipBlurAt64);
+}
 
 /** Computes PDQ from 8-bit interleaved pixels. */
 export function pdqFromPixels(image: PixelsInput, options: PdqOptions = {}): PdqResult {

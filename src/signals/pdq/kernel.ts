@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { WardError } from '../../errors.js';
 import { builtFile } from '../../runtime-paths.js';
+import { DCT_MATRIX, lumaRows } from './core.js';
 
 // @types/node 20 has no WebAssembly typings (they live in lib.dom); this is all Ward uses.
 declare const WebAssembly: {
@@ -19,6 +20,10 @@ interface KernelExports {
   prepare(cols: number, rows: number, channels: number): number;
   blur(): void;
   blockPtr(): number;
+  dctMatrixPtr(): number;
+  initDct(): void;
+  outPtr(): number;
+  finish(): number;
 }
 
 let kernel: KernelExports | undefined;
@@ -40,26 +45,36 @@ function load(): KernelExports {
       },
     },
   });
-  return instance.exports as unknown as KernelExports;
+  const k = instance.exports as unknown as KernelExports;
+  // The kernel uses the same float32 DCT basis as the JS side, computed once here.
+  new Float32Array(k.memory.buffer, k.dctMatrixPtr(), 16 * 64).set(DCT_MATRIX);
+  k.initDct();
+  return k;
 }
 
 /**
- * Box-filters and decimates interleaved 8-bit pixels into `block` (64x64 float32), bit-exact with
- * the reference's jaroszFilterFloat + decimateFloat on its float luma.
+ * The PDQ core in WebAssembly: box filter and 64x64 sampling (or, for the reference's 64x64
+ * shortcut, the luma as is), then quality and the 16x16 DCT. Bit-exact with the reference.
  */
-export function blurAndDecimate(
+export function kernelPdqFloat(
   data: Uint8Array,
   width: number,
   height: number,
   channels: number,
-  block: Float32Array,
-): void {
+  skipBlurAt64: boolean,
+): { dct: Float32Array; quality: number } {
   kernel ??= load();
-  const at = kernel.prepare(width, height, channels);
-  if (at === 0)
-    throw new WardError('WARD_ERR_LIMIT_PIXELS', 'Out of memory for the PDQ kernel', { actual: width * height });
-  const need = width * height * channels;
-  new Uint8Array(kernel.memory.buffer, at, need).set(data.subarray(0, need));
-  kernel.blur();
-  block.set(new Float32Array(kernel.memory.buffer, kernel.blockPtr(), 64 * 64));
+  if (width === 64 && height === 64 && skipBlurAt64) {
+    lumaRows(data, 64, channels, 0, 64, new Float32Array(kernel.memory.buffer, kernel.blockPtr(), 64 * 64));
+  } else {
+    const at = kernel.prepare(width, height, channels);
+    if (at === 0) {
+      throw new WardError('WARD_ERR_LIMIT_PIXELS', 'Out of memory for the PDQ kernel', { actual: width * height });
+    }
+    const need = width * height * channels;
+    new Uint8Array(kernel.memory.buffer, at, need).set(data.subarray(0, need));
+    kernel.blur();
+  }
+  const quality = kernel.finish();
+  return { dct: new Float32Array(kernel.memory.buffer, kernel.outPtr(), 256).slice(), quality };
 }

@@ -4,7 +4,7 @@
  * buffers, full decimation). It exists only as the oracle that `core.ts` is tested against.
  * @internal
  */
-import { DCT_MATRIX, decimateIndex, jaroszWindow, MIN_HASHABLE_DIM, qualityMetric } from './core.js';
+import { DCT_MATRIX, decimateIndex, jaroszWindow, MIN_HASHABLE_DIM } from './core.js';
 
 const f32 = Math.fround;
 
@@ -71,22 +71,8 @@ export function referencePdqFloat(
     }
   }
   const quality = qualityMetric(block);
-  const t = new Float32Array(16 * 64);
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      let s = 0;
-      for (let k = 0; k < 64; k++) s = f32(s + f32(DCT_MATRIX[i * 64 + k] * block[k * 64 + j]));
-      t[i * 64 + j] = s;
-    }
-  }
   const dct = new Float32Array(256);
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 16; j++) {
-      let s = 0;
-      for (let k = 0; k < 64; k++) s = f32(s + f32(t[i * 64 + k] * DCT_MATRIX[j * 64 + k]));
-      dct[i * 16 + j] = s;
-    }
-  }
+  dct64To16(block, new Float32Array(16 * 64), dct);
   return { dct, quality };
 }
 
@@ -124,5 +110,46 @@ export function torbenMedian(m: Float32Array): number {
     }
     if (less > greater) max = maxlt;
     else min = mingt;
+  }
+}
+
+/** Image-domain quality: count of significant gradients in the 64x64 block, scaled to 0-100. */
+export function qualityMetric(block: Float32Array): number {
+  let gradientSum = 0;
+  for (let i = 0; i < 63; i++) {
+    for (let j = 0; j < 64; j++) {
+      const d = Math.trunc(f32(f32(f32(block[i * 64 + j] - block[(i + 1) * 64 + j]) * 100) / 255));
+      gradientSum += Math.abs(d);
+    }
+  }
+  for (let i = 0; i < 64; i++) {
+    for (let j = 0; j < 63; j++) {
+      const d = Math.trunc(f32(f32(f32(block[i * 64 + j] - block[i * 64 + j + 1]) * 100) / 255));
+      gradientSum += Math.abs(d);
+    }
+  }
+  const q = Math.trunc(gradientSum / 90);
+  return Math.min(q, 100);
+}
+
+/** B = D A D^T keeping coefficients 1..16 in each direction; sums in the reference's order. */
+export function dct64To16(a: Float32Array, t: Float32Array, out: Float32Array): void {
+  const d = DCT_MATRIX;
+  for (let i = 0; i < 16; i++) {
+    const di = i * 64;
+    for (let j = 0; j < 64; j++) {
+      let s = 0;
+      for (let k = 0; k < 64; k++) s = f32(s + f32(d[di + k] * a[k * 64 + j]));
+      t[di + j] = s;
+    }
+  }
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 16; j++) {
+      let s = 0;
+      const ti = i * 64;
+      const dj = j * 64;
+      for (let k = 0; k < 64; k++) s = f32(s + f32(t[ti + k] * d[dj + k]));
+      out[i * 16 + j] = s;
+    }
   }
 }
