@@ -5,38 +5,10 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { sceneSvg, seededRandom } from '../dist/demo/images.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const SHARED_PHOTOS = join(here, '..', '..', 'shared', 'fixtures', 'photos');
-
-/** Small seeded PRNG (mulberry32). */
-export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function syntheticSvg(rand, width, height) {
-  const shapes = [];
-  for (let i = 0; i < 40; i++) {
-    const c = () => Math.floor(rand() * 256);
-    shapes.push(
-      `<circle cx="${rand() * width}" cy="${rand() * height}" r="${10 + rand() * 200}" fill="rgb(${c()},${c()},${c()})" fill-opacity="${0.3 + rand() * 0.6}"/>`,
-    );
-  }
-  return Buffer.from(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
-      <defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">
-        <stop offset="0" stop-color="rgb(${Math.floor(rand() * 255)},90,140)"/>
-        <stop offset="1" stop-color="rgb(30,${Math.floor(rand() * 255)},200)"/></linearGradient></defs>
-      <rect width="100%" height="100%" fill="url(#g)"/>${shapes.join('')}</svg>`,
-  );
-}
 
 /** Ensures `count` JPEGs of width x height exist in `dir`; returns their paths. */
 export async function ensureCorpus(dir, count, width = 1024, height = 768) {
@@ -49,7 +21,7 @@ export async function ensureCorpus(dir, count, width = 1024, height = 768) {
         .map((f) => join(SHARED_PHOTOS, f))
     : [];
   const metas = await Promise.all(photos.map((p) => sharp(p).metadata()));
-  const rand = rng(0x5eed);
+  const rand = seededRandom(0x5eed);
   for (let i = 0; i < count; i++) {
     let img;
     if (photos.length > 0) {
@@ -62,7 +34,7 @@ export async function ensureCorpus(dir, count, width = 1024, height = 768) {
       const top = Math.floor(rand() * (m.height - ch));
       img = sharp(photos[k]).extract({ left, top, width: cw, height: ch });
     } else {
-      img = sharp(syntheticSvg(rand, width, height));
+      img = sharp(sceneSvg(i, width, height));
     }
     const buf = await img
       .resize(width, height, { fit: 'fill' })

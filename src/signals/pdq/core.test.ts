@@ -56,6 +56,8 @@ describe('PDQ core vs reference', () => {
     [64, 67, 1], // rows % 4 == 3, grey
     [5, 5, 2], // smallest hashable
     [2000, 40, 3], // wide and short: fewer rows than output cells
+    [20000, 5, 3], // extreme aspect ratios: one-pixel-wide windows on one side, 157 on the other
+    [5, 20000, 4],
   ])('matches on %ix%i with %i channels', (width, height, channels) => {
     const data = randomPixels(width, height, channels, width * 31 + height, false);
     const fast = pdqFloatFromPixels(data, width, height, channels);
