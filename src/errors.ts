@@ -37,6 +37,30 @@ export const ERROR_CODES = {
     kind: 'input',
     doc: 'A hash value does not parse for its signal type (wrong length or characters).',
   },
+  // banks and stores
+  WARD_ERR_BANK_NOT_FOUND: { kind: 'input', doc: 'No bank has that name.' },
+  WARD_ERR_BANK_EXISTS: { kind: 'input', doc: 'A bank with that name already exists.' },
+  WARD_ERR_BANK_NAME: {
+    kind: 'input',
+    doc: 'A bank name must be 1-64 characters of letters, digits, dot, dash and underscore.',
+  },
+  WARD_ERR_BANK_ROW_INVALID: {
+    kind: 'input',
+    doc: 'A line of a bank file does not parse (bad hex, wrong length, unknown or ambiguous signal type); the line number is given.',
+  },
+  WARD_ERR_BANK_FORMAT: {
+    kind: 'input',
+    doc: 'A bank file is not in the format given or detected (missing header, unknown column, empty file).',
+  },
+  WARD_ERR_BANK_IMPORT_FAILED: {
+    kind: 'input',
+    doc: 'An import found invalid lines and applied nothing (use --skip-invalid to import the valid ones).',
+  },
+  WARD_ERR_STORE: { kind: 'dependency', doc: 'The database could not be opened, migrated or written.' },
+  WARD_ERR_INDEX_SNAPSHOT: {
+    kind: 'input',
+    doc: 'An index snapshot is corrupt, truncated or from another version; it is rebuilt from the store.',
+  },
   // config / usage
   WARD_ERR_CONFIG_INVALID: { kind: 'config', doc: 'An option or configuration value is invalid.' },
   WARD_ERR_USAGE: { kind: 'config', doc: 'The command line is malformed (unknown flag, missing argument).' },

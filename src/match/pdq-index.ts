@@ -1,0 +1,253 @@
+/**
+ * @module match/pdq-index
+ * The PDQ index: a few immutable multi-index segments plus a small mutable tail, with tombstones.
+ * Adds go to the tail (scanned linearly); a full tail is sealed into a segment; when segments pile
+ * up, the small ones are merged. Removals are tombstones, dropped at the next merge. Nothing is
+ * ever rebuilt whole, and every query is exact (100% recall at any distance).
+ */
+import { WardError } from '../errors.js';
+import { PDQ_MATCH_DISTANCE } from '../signals/pdq/distance.js';
+import { chooseChunks, MAX_SEGMENT_ENTRIES, PdqSegment } from './pdq-segment.js';
+import type { HashIndex, IndexMatch } from './types.js';
+
+const TAIL_CAPACITY = 1 << 16;
+const MAX_SEGMENTS = 6;
+const MAGIC = 'WARDPDQ1';
+const SNAPSHOT_VERSION = 1;
+const HEADER_BYTES = 24; // magic (8), version (4), count (4), reserved (4), crc32 of the body (4)
+
+export interface PdqIndexStats {
+  entries: number;
+  segments: { entries: number; chunks: number; bytes: number }[];
+  tail: number;
+  tombstones: number;
+  /** WebAssembly memory held by all segments, in bytes. */
+  bytes: number;
+}
+
+export class PdqIndex implements HashIndex {
+  private segments: PdqSegment[] = [];
+  private tail = new PdqSegment(TAIL_CAPACITY, 0);
+  private readonly tombstones = new Set<number>();
+  private live = 0;
+  // Result buffers reused by every query.
+  private ids = new Uint32Array(1024);
+  private distances = new Uint16Array(1024);
+
+  constructor() {
+    this.tail.setCount(0);
+  }
+
+  /** Builds an index from n hashes (n x 32 bytes) and their ids, in segments of up to 2^24. */
+  static build(hashes: Uint8Array, ids: Uint32Array): PdqIndex {
+    if (hashes.length < ids.length * 32) throw new WardError('WARD_ERR_INTERNAL', 'Fewer hashes than ids');
+    const index = new PdqIndex();
+    for (let start = 0; start < ids.length; start += MAX_SEGMENT_ENTRIES) {
+      const stop = Math.min(ids.length, start + MAX_SEGMENT_ENTRIES);
+      if (stop - start < TAIL_CAPACITY) {
+        for (let i = start; i < stop; i++) index.add(hashes.subarray(i * 32, i * 32 + 32), ids[i] as number);
+      } else {
+        index.segments.push(PdqSegment.from(hashes.subarray(start * 32, stop * 32), ids.subarray(start, stop)));
+        index.live += stop - start;
+      }
+    }
+    return index;
+  }
+
+  get size(): number {
+    return this.live;
+  }
+
+  add(value: Uint8Array, id: number): void {
+    if (value.length !== 32) throw new WardError('WARD_ERR_SIGNAL_INVALID', 'A PDQ hash is 32 bytes');
+    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff)
+      throw new WardError('WARD_ERR_INTERNAL', 'Entry ids are u32');
+    const n = this.tail.count;
+    this.tail.hashes().set(value, n * 32);
+    this.tail.ids()[n] = id;
+    this.tail.setCount(n + 1);
+    this.live++;
+    if (n + 1 === TAIL_CAPACITY) this.seal();
+  }
+
+  remove(id: number): boolean {
+    // In the tail: remove in place (move the last entry into the hole).
+    const ids = this.tail.ids();
+    const n = this.tail.count;
+    for (let i = 0; i < n; i++) {
+      if (ids[i] !== id) continue;
+      const hashes = this.tail.hashes();
+      hashes.copyWithin(i * 32, (n - 1) * 32, n * 32);
+      ids[i] = ids[n - 1] as number;
+      this.tail.setCount(n - 1);
+      this.live--;
+      return true;
+    }
+    if (this.tombstones.has(id) || !this.inSegments(id)) return false;
+    this.tombstones.add(id);
+    this.live--;
+    return true;
+  }
+
+  private inSegments(id: number): boolean {
+    return this.segments.some((s) => s.has(id));
+  }
+
+  /**
+   * Every entry within `maxDistance` bits (inclusive) of `value`, in no particular order.
+   * Allocates only the returned array; see queryInto for the allocation-free form.
+   */
+  query(value: Uint8Array, maxDistance: number = PDQ_MATCH_DISTANCE): IndexMatch[] {
+    const n = this.queryInto(value, maxDistance);
+    const out: IndexMatch[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = { id: this.ids[i] as number, distance: this.distances[i] as number };
+    return out;
+  }
+
+  /** Like query, but leaves the n results in resultIds()/resultDistances() and returns n. */
+  queryInto(value: Uint8Array, maxDistance: number = PDQ_MATCH_DISTANCE): number {
+    if (value.length !== 32) throw new WardError('WARD_ERR_SIGNAL_INVALID', 'A PDQ hash is 32 bytes');
+    if (!Number.isInteger(maxDistance) || maxDistance < 0 || maxDistance > 256) {
+      throw new WardError('WARD_ERR_CONFIG_INVALID', `Expected a distance 0-256 but received ${maxDistance}`);
+    }
+    for (;;) {
+      let at = 0;
+      for (let i = 0; i < this.segments.length && at >= 0; i++) {
+        at = (this.segments[i] as PdqSegment).search(value, maxDistance, this.ids, this.distances, at);
+      }
+      if (at >= 0) at = this.tail.search(value, maxDistance, this.ids, this.distances, at);
+      if (at < 0) {
+        this.ids = new Uint32Array(-at * 2);
+        this.distances = new Uint16Array(-at * 2);
+        continue;
+      }
+      if (this.tombstones.size === 0) return at;
+      let kept = 0;
+      for (let i = 0; i < at; i++) {
+        const id = this.ids[i] as number;
+        if (this.tombstones.has(id)) continue;
+        this.ids[kept] = id;
+        this.distances[kept++] = this.distances[i] as number;
+      }
+      return kept;
+    }
+  }
+
+  resultIds(): Uint32Array {
+    return this.ids;
+  }
+
+  resultDistances(): Uint16Array {
+    return this.distances;
+  }
+
+  /** Turns the tail into a multi-index segment, then merges small segments if they pile up. */
+  private seal(): void {
+    const n = this.tail.count;
+    if (n === 0) return;
+    const { hashes, ids } = sortById(this.tail.hashes().subarray(0, n * 32), this.tail.ids().subarray(0, n));
+    this.segments.push(PdqSegment.from(hashes, ids));
+    this.tail.setCount(0);
+    if (this.segments.length > MAX_SEGMENTS) this.compact();
+  }
+
+  /** Merges every segment but the largest (size-tiered: the big one is not rebuilt). */
+  private compact(): void {
+    const bySize = [...this.segments].sort((a, b) => b.count - a.count);
+    const keep = bySize.slice(0, 1);
+    const merge = bySize.slice(1);
+    const total = merge.reduce((sum, s) => sum + s.count, 0);
+    const hashes = new Uint8Array(total * 32);
+    const ids = new Uint32Array(total);
+    let at = 0;
+    const alive = (id: number): boolean => !this.tombstones.has(id);
+    for (const s of merge) at = s.copyLive(hashes, ids, at, alive);
+    for (const s of merge) for (const id of s.ids().subarray(0, s.count)) this.tombstones.delete(id);
+    this.segments = keep;
+    const sorted = sortById(hashes.subarray(0, at * 32), ids.subarray(0, at));
+    for (let start = 0; start < at; start += MAX_SEGMENT_ENTRIES) {
+      const stop = Math.min(at, start + MAX_SEGMENT_ENTRIES);
+      this.segments.push(
+        PdqSegment.from(sorted.hashes.subarray(start * 32, stop * 32), sorted.ids.subarray(start, stop)),
+      );
+    }
+  }
+
+  stats(): PdqIndexStats {
+    const segments = this.segments.map((s) => ({ entries: s.count, chunks: s.chunks, bytes: s.bytes }));
+    return {
+      entries: this.live,
+      segments,
+      tail: this.tail.count,
+      tombstones: this.tombstones.size,
+      bytes: segments.reduce((sum, s) => sum + s.bytes, 0) + this.tail.bytes,
+    };
+  }
+
+  /**
+   * A compact binary snapshot: header (magic WARDPDQ1, version, count, CRC-32 of the body), then
+   * count x 32 hash bytes and count x u32 ids (little-endian). Only live entries are written.
+   */
+  serialize(): Uint8Array {
+    const out = new Uint8Array(HEADER_BYTES + this.live * 36);
+    const hashes = out.subarray(HEADER_BYTES, HEADER_BYTES + this.live * 32);
+    const ids = new Uint32Array(this.live);
+    let at = 0;
+    const alive = (id: number): boolean => !this.tombstones.has(id);
+    for (const s of [...this.segments, this.tail]) at = s.copyLive(hashes, ids, at, alive);
+    if (at !== this.live) throw new WardError('WARD_ERR_INTERNAL', 'Index count drifted');
+    out.set(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength), HEADER_BYTES + at * 32);
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    for (let i = 0; i < 8; i++) out[i] = MAGIC.charCodeAt(i);
+    view.setUint32(8, SNAPSHOT_VERSION, true);
+    view.setUint32(12, at, true);
+    view.setUint32(20, crc32(out.subarray(HEADER_BYTES)), true);
+    return out;
+  }
+
+  /** Loads a snapshot made by serialize(); throws WARD_ERR_INDEX_SNAPSHOT if it is damaged. */
+  static load(bytes: Uint8Array): PdqIndex {
+    const bad = (why: string): WardError => new WardError('WARD_ERR_INDEX_SNAPSHOT', `Index snapshot ${why}`);
+    if (bytes.length < HEADER_BYTES) throw bad('is truncated');
+    for (let i = 0; i < 8; i++) if (bytes[i] !== MAGIC.charCodeAt(i)) throw bad('has the wrong magic');
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (view.getUint32(8, true) !== SNAPSHOT_VERSION) throw bad('is from another version');
+    const count = view.getUint32(12, true);
+    if (bytes.length !== HEADER_BYTES + count * 36) throw bad('has the wrong length');
+    if (crc32(bytes.subarray(HEADER_BYTES)) !== view.getUint32(20, true)) throw bad('fails its checksum');
+    const hashes = bytes.subarray(HEADER_BYTES, HEADER_BYTES + count * 32);
+    const idBytes = bytes.slice(HEADER_BYTES + count * 32);
+    return PdqIndex.build(hashes, new Uint32Array(idBytes.buffer, 0, count));
+  }
+}
+
+/** Chunk count the index would choose for a segment of n entries (for stats and docs). */
+export { chooseChunks };
+
+/** Entries ordered by id, so a segment can find an id by binary search. */
+function sortById(hashes: Uint8Array, ids: Uint32Array): { hashes: Uint8Array; ids: Uint32Array } {
+  const order = Array.from(ids.keys()).sort((a, b) => (ids[a] as number) - (ids[b] as number));
+  const outHashes = new Uint8Array(ids.length * 32);
+  const outIds = new Uint32Array(ids.length);
+  order.forEach((from, to) => {
+    outHashes.set(hashes.subarray(from * 32, from * 32 + 32), to * 32);
+    outIds[to] = ids[from] as number;
+  });
+  return { hashes: outHashes, ids: outIds };
+}
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = (CRC_TABLE[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
