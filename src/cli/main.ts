@@ -15,17 +15,23 @@ export interface CommandContext {
 const COMMANDS: Record<string, () => Promise<(argv: string[], ctx: CommandContext) => Promise<ExitCode>>> = {
   hash: async () => (await import('./commands/hash.js')).hashCommand,
   demo: async () => (await import('./commands/demo.js')).demoCommand,
+  bank: async () => (await import('./commands/bank.js')).bankCommand,
+  match: async () => (await import('./commands/match.js')).matchCommand,
 };
 
 const USAGES: Record<string, () => Promise<string>> = {
   hash: async () => (await import('./commands/hash.js')).HASH_USAGE,
   demo: async () => (await import('./commands/demo.js')).DEMO_USAGE,
+  bank: async () => (await import('./commands/bank.js')).BANK_USAGE,
+  match: async () => (await import('./commands/match.js')).MATCH_USAGE,
 };
 
 export const MAIN_USAGE = `Usage: ward <command> [options]
 
 Commands:
   hash    fingerprint images (PDQ, MD5, SHA-1, SHA-256)
+  bank    manage hash lists (create, import, export, list, stats, rm)
+  match   match images or hashes against banks
   demo    run the built-in demo on generated images
 
 ward <command> --help shows a command's options.`;

@@ -216,8 +216,10 @@ export class PdqIndex implements HashIndex {
     if (bytes.length !== HEADER_BYTES + count * 36) throw bad('has the wrong length');
     if (crc32(bytes.subarray(HEADER_BYTES)) !== view.getUint32(20, true)) throw bad('fails its checksum');
     const hashes = bytes.subarray(HEADER_BYTES, HEADER_BYTES + count * 32);
-    const idBytes = bytes.slice(HEADER_BYTES + count * 32);
-    return PdqIndex.build(hashes, new Uint32Array(idBytes.buffer, 0, count));
+    // Copy the ids out: the input may be a Buffer, whose slice() is a view at any offset.
+    const ids = new Uint32Array(count);
+    new Uint8Array(ids.buffer).set(bytes.subarray(HEADER_BYTES + count * 32));
+    return PdqIndex.build(hashes, ids);
   }
 }
 

@@ -1,0 +1,727 @@
+/**
+ * PdqIndex against brute force: the generic differential suite (small sizes, tail only), then the
+ * paths that need scale: a multi-index segment from build(), the kernel's multi-index at every
+ * chunk count it can be given, tail sealing, compaction, snapshots and stats().
+ * Needs the WebAssembly kernel: `npm run build` first.
+ */
+import { Buffer } from 'node:buffer';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { WardError } from '../errors.js';
+import {
+  flipBits,
+  hamming,
+  hashIndexSuite,
+  randomHash,
+  randomHashes,
+  SUITE_RADII,
+  seededU32,
+  sortedMatches,
+} from '../testing/hash-index-suite.js';
+import { LinearPdqIndex } from './linear.js';
+import { PdqIndex } from './pdq-index.js';
+import { chooseChunks, MIN_MIH_ENTRIES, PdqSegment } from './pdq-segment.js';
+import type { IndexMatch } from './types.js';
+
+hashIndexSuite('PdqIndex', () => new PdqIndex());
+hashIndexSuite('LinearPdqIndex (the reference against itself)', () => new LinearPdqIndex());
+
+const TAIL = 65536;
+
+function popcount32(x: number): number {
+  let v = x - ((x >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  v = (v + (v >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(v, 0x01010101) >>> 24;
+}
+
+/** Brute force over a growing flat store of (hash, id, live) entries. */
+class Brute {
+  private words = new Uint32Array(1 << 16);
+  private ids = new Uint32Array(1 << 13);
+  private live = new Uint8Array(1 << 13);
+  private where = new Map<number, number>();
+  n = 0;
+  size = 0;
+
+  static of(hashes: Uint8Array, ids: Uint32Array): Brute {
+    const b = new Brute();
+    for (let i = 0; i < ids.length; i++) b.add(hashes.subarray(i * 32, i * 32 + 32), ids[i] as number);
+    return b;
+  }
+
+  add(hash: Uint8Array, id: number): void {
+    if (this.n === this.ids.length) {
+      const words = new Uint32Array(this.words.length * 2);
+      words.set(this.words);
+      this.words = words;
+      const ids = new Uint32Array(this.ids.length * 2);
+      ids.set(this.ids);
+      this.ids = ids;
+      const live = new Uint8Array(this.live.length * 2);
+      live.set(this.live);
+      this.live = live;
+    }
+    const v = new DataView(hash.buffer, hash.byteOffset, 32);
+    for (let j = 0; j < 8; j++) this.words[this.n * 8 + j] = v.getUint32(j * 4, true);
+    this.ids[this.n] = id;
+    this.live[this.n] = 1;
+    this.where.set(id, this.n++);
+    this.size++;
+  }
+
+  hash(id: number): Uint8Array {
+    const i = this.where.get(id) as number;
+    return new Uint8Array(this.words.buffer.slice(i * 32, i * 32 + 32));
+  }
+
+  isLive(id: number): boolean {
+    const i = this.where.get(id);
+    return i !== undefined && this.live[i] === 1;
+  }
+
+  remove(id: number): boolean {
+    const i = this.where.get(id);
+    if (i === undefined || this.live[i] === 0) return false;
+    this.live[i] = 0;
+    this.size--;
+    return true;
+  }
+
+  /** Every live entry within `radius`, as sorted keys (id * 512 + distance). */
+  query(q: Uint8Array, radius: number): Float64Array {
+    const v = new DataView(q.buffer, q.byteOffset, 32);
+    const q0 = v.getUint32(0, true);
+    const q1 = v.getUint32(4, true);
+    const q2 = v.getUint32(8, true);
+    const q3 = v.getUint32(12, true);
+    const q4 = v.getUint32(16, true);
+    const q5 = v.getUint32(20, true);
+    const q6 = v.getUint32(24, true);
+    const q7 = v.getUint32(28, true);
+    const w = this.words;
+    const out: number[] = [];
+    for (let i = 0; i < this.n; i++) {
+      const o = i * 8;
+      const d =
+        popcount32((w[o] as number) ^ q0) +
+        popcount32((w[o + 1] as number) ^ q1) +
+        popcount32((w[o + 2] as number) ^ q2) +
+        popcount32((w[o + 3] as number) ^ q3) +
+        popcount32((w[o + 4] as number) ^ q4) +
+        popcount32((w[o + 5] as number) ^ q5) +
+        popcount32((w[o + 6] as number) ^ q6) +
+        popcount32((w[o + 7] as number) ^ q7);
+      if (d <= radius && this.live[i] === 1) out.push((this.ids[i] as number) * 512 + d);
+    }
+    return Float64Array.from(out).sort();
+  }
+}
+
+/** Results as sorted keys id * 512 + distance (exact in a double): cheap to sort and compare. */
+function keysOf(matches: readonly IndexMatch[]): Float64Array {
+  const out = new Float64Array(matches.length);
+  for (let i = 0; i < matches.length; i++) {
+    const m = matches[i] as IndexMatch;
+    out[i] = m.id * 512 + m.distance;
+  }
+  return out.sort();
+}
+
+/** Fails with the missing and unexpected (id, distance) pairs when the key lists differ. */
+function expectSameKeys(got: Float64Array, want: Float64Array, what: string): void {
+  let same = got.length === want.length;
+  for (let i = 0; same && i < got.length; i++) same = got[i] === want[i];
+  if (same) return;
+  const pair = (k: number): string => `(${Math.floor(k / 512)}, ${k % 512})`;
+  const g = new Set(got);
+  const w = new Set(want);
+  const missing = [...want]
+    .filter((k) => !g.has(k))
+    .slice(0, 10)
+    .map(pair);
+  const extra = [...got]
+    .filter((k) => !w.has(k))
+    .slice(0, 10)
+    .map(pair);
+  expect.fail(
+    `${what}: got ${got.length} matches, want ${want.length}; missing ${missing.join(' ')}; unexpected ${extra.join(' ')}`,
+  );
+}
+
+/**
+ * Compares the index with brute force at each radius: one brute-force pass serves all radii up
+ * to 64; larger radii (most of the index) get a pass each.
+ */
+function expectSameAtAllRadii(
+  index: PdqIndex,
+  brute: Brute,
+  q: Uint8Array,
+  radii: readonly number[],
+  what: string,
+): void {
+  const small = radii.filter((r) => r <= 64);
+  const near = small.length > 0 ? brute.query(q, Math.max(...small)) : new Float64Array(0);
+  for (const r of radii) {
+    const want = r <= 64 ? near.filter((k) => k % 512 <= r) : brute.query(q, r);
+    expectSameKeys(keysOf(index.query(q, r)), want, `${what}, radius ${r}`);
+  }
+}
+
+const RADII_0_63 = Array.from({ length: 64 }, (_, r) => r);
+/** The suite radii up to 64 (above that, results are most of a large index). */
+const SMALL_RADII = SUITE_RADII.filter((r) => r <= 64);
+const RADII_0_64 = [...RADII_0_63, 64];
+
+/** Mirrors PdqSegment's cost model: does a segment of `count` entries answer `radius` by multi-index? */
+function mihAnswers(count: number, chunks: number, radius: number): boolean {
+  const t = Math.floor(radius / chunks);
+  const len = 256 / chunks;
+  let per = 0;
+  let c = 1;
+  const L = Math.ceil(len);
+  for (let k = 0; k <= t && k <= L; k++) {
+    per += c;
+    c = (c * (L - k)) / (k + 1);
+  }
+  const probes = chunks * per;
+  return probes + (probes * count) / 2 ** len < count / 4;
+}
+
+/** Odd multiplier: a bijection on u32, so the ids are unique and not sorted. */
+const scrambledId = (i: number): number => Math.imul(i + 1, 0x9e3779b1) >>> 0;
+
+describe('PdqIndex: a multi-index segment from build()', () => {
+  const N = 150_000;
+  const next = seededU32(0xb111d);
+  let hashes: Uint8Array;
+  let ids: Uint32Array;
+  let index: PdqIndex;
+  let brute: Brute;
+  const centres: Uint8Array[] = [];
+
+  beforeAll(() => {
+    // Random entries, then planted neighbours around 200 query centres: 64 centres get one entry
+    // at each distance 0..63, the others 8 entries at random distances 0..63.
+    const planted: Uint8Array[] = [];
+    for (let c = 0; c < 200; c++) {
+      const centre = randomHash(next);
+      centres.push(centre);
+      if (c < 64) for (let d = 0; d < 64; d++) planted.push(flipBits(centre, d, next));
+      else for (let k = 0; k < 8; k++) planted.push(flipBits(centre, next() % 64, next));
+    }
+    const random = N - planted.length;
+    hashes = new Uint8Array(N * 32);
+    hashes.set(randomHashes(random, next));
+    for (const [i, h] of planted.entries()) hashes.set(h, (random + i) * 32);
+    ids = new Uint32Array(N).map((_, i) => scrambledId(i));
+    index = PdqIndex.build(hashes, ids);
+    brute = Brute.of(hashes, ids);
+  });
+
+  it('is one 16-chunk segment that answers every radius 0..63 by multi-index', () => {
+    const stats = index.stats();
+    expect(index.size).toBe(N);
+    expect(stats.entries).toBe(N);
+    expect(stats.tail).toBe(0);
+    expect(stats.tombstones).toBe(0);
+    expect(stats.segments.map((s) => [s.entries, s.chunks])).toEqual([[N, chooseChunks(N)]]);
+    expect(chooseChunks(N)).toBe(16);
+    // The test below covers the multi-index path only if the cost model picks it at every radius.
+    for (const r of RADII_0_63) expect(mihAnswers(N, 16, r), `multi-index at radius ${r}`).toBe(true);
+    expect(mihAnswers(N, 16, 64)).toBe(false);
+  });
+
+  it('equals brute force at radii 0..63 (and the suite radii) on 300 queries', () => {
+    const queries: [Uint8Array, string][] = [];
+    for (const [c, centre] of centres.entries()) queries.push([centre, `centre ${c}`]);
+    for (let i = 0; i < 40; i++) {
+      const at = next() % N;
+      queries.push([flipBits(hashes.subarray(at * 32, at * 32 + 32), next() % 48, next), `near entry ${at}`]);
+    }
+    for (let i = 0; i < 60; i++) queries.push([randomHash(next), `random ${i}`]);
+    for (const [q, what] of queries) expectSameAtAllRadii(index, brute, q, RADII_0_63, what);
+    for (const [q, what] of queries.slice(0, 3)) expectSameAtAllRadii(index, brute, q, SUITE_RADII, what);
+    // Every planted neighbour of a fully planted centre is found at its exact distance.
+    for (const centre of centres.slice(0, 64)) {
+      const found = index.query(centre, 63).map((m) => m.distance);
+      for (let d = 0; d < 64; d++) expect(found).toContain(d);
+    }
+  });
+
+  it('tombstones removed entries of the segment (ids not sorted: has() scans)', () => {
+    const local = PdqIndex.build(hashes, ids);
+    const b = Brute.of(hashes, ids);
+    const removed: number[] = [];
+    for (const centre of centres.slice(0, 10)) {
+      for (const m of local.query(centre, 40)) {
+        if (next() % 2 === 0) continue;
+        expect(local.remove(m.id)).toBe(true);
+        b.remove(m.id);
+        removed.push(m.id);
+      }
+    }
+    expect(removed.length).toBeGreaterThan(50);
+    expect(local.size).toBe(N - removed.length);
+    expect(local.stats().tombstones).toBe(removed.length);
+    for (const id of removed) expect(local.remove(id)).toBe(false);
+    expect(local.remove(scrambledId(N + 5))).toBe(false);
+    for (const centre of centres.slice(0, 12)) expectSameAtAllRadii(local, b, centre, RADII_0_64, 'after removals');
+    for (const id of removed.slice(0, 50)) {
+      expect(local.query(b.hash(id), 0).some((m) => m.id === id)).toBe(false);
+    }
+  });
+});
+
+describe('PdqIndex: result buffers', () => {
+  it('grows the multi-index result capacity (5000 duplicates at radius 0) and queryInto agrees', () => {
+    const next = seededU32(0xd0d0);
+    const n = 70_000;
+    const hashes = randomHashes(n, next);
+    const dup = randomHash(next);
+    for (let i = 0; i < 5000; i++) hashes.set(dup, (i * 13 + 7) * 32);
+    const ids = new Uint32Array(n).map((_, i) => i);
+    const index = PdqIndex.build(hashes, ids);
+    expect(mihAnswers(n, 16, 0)).toBe(true);
+    const brute = Brute.of(hashes, ids);
+    for (const r of [0, 5, 31, 256]) {
+      const want = brute.query(dup, r);
+      expectSameKeys(keysOf(index.query(dup, r)), want, `radius ${r}`);
+      const count = index.queryInto(dup, r);
+      expect(count).toBe(want.length);
+      const ids = index.resultIds();
+      const distances = index.resultDistances();
+      const viaInto = Float64Array.from(
+        { length: count },
+        (_, i) => (ids[i] as number) * 512 + (distances[i] as number),
+      );
+      expectSameKeys(viaInto.sort(), want, `queryInto, radius ${r}`);
+    }
+    expect(index.query(dup, 256).length).toBe(n);
+  });
+});
+
+/** Segment internals, for the kernel test below (runs the multi-index without the cost model). */
+interface Kernel {
+  memory: { buffer: ArrayBuffer };
+  queryPtr(): number;
+  resultsPtr(): number;
+  setCapacity(maxResults: number): boolean;
+  query(radius: number): number;
+  linear(radius: number): number;
+}
+
+describe('PdqIndex kernel: multi-index equals the linear scan for every chunk count 12-16', () => {
+  it('at radii 0..64 around planted neighbours, with chunks that straddle 64-bit words', () => {
+    const next = seededU32(0xc4c4);
+    const n = 20_000;
+    const centres = Array.from({ length: 6 }, () => randomHash(next));
+    const hashes = randomHashes(n, next);
+    let at = 0;
+    for (const centre of centres) for (let d = 0; d <= 64; d++) hashes.set(flipBits(centre, d, next), 32 * at++);
+    const ids = new Uint32Array(n).map((_, i) => scrambledId(i));
+    const brute = Brute.of(hashes, ids);
+    for (const chunks of [12, 13, 14, 15, 16]) {
+      const segment = PdqSegment.from(hashes, ids, chunks);
+      const k = (segment as unknown as { k: Kernel }).k;
+      let capacity = 4096;
+      const ask = (q: Uint8Array, r: number, mode: 'query' | 'linear'): Float64Array => {
+        new Uint8Array(k.memory.buffer, k.queryPtr(), 32).set(q);
+        let found = k[mode](r);
+        if (found > capacity) {
+          capacity = found;
+          expect(k.setCapacity(capacity)).toBe(true);
+          found = k[mode](r);
+        }
+        expect(found).toBeGreaterThanOrEqual(0);
+        const res = new Uint32Array(k.memory.buffer, k.resultsPtr(), found * 2);
+        const out = new Float64Array(found);
+        for (let i = 0; i < found; i++) out[i] = (res[2 * i] as number) * 512 + (res[2 * i + 1] as number);
+        return out.sort();
+      };
+      const queries = [...centres, flipBits(centres[0] as Uint8Array, 20, next), randomHash(next)];
+      for (const [qi, q] of queries.entries()) {
+        const all = brute.query(q, 64);
+        for (let r = 0; r <= 64; r++) {
+          const want = all.filter((key) => key % 512 <= r);
+          expectSameKeys(ask(q, r, 'query'), want, `chunks ${chunks}, query ${qi}, radius ${r}: multi-index`);
+        }
+        expectSameKeys(ask(q, 64, 'linear'), all, `chunks ${chunks}, query ${qi}: linear`);
+      }
+    }
+  });
+});
+
+describe('PdqIndex: tail sealing', () => {
+  it(`seals the tail into a multi-index segment at ${TAIL} adds; queries and removals stay exact`, () => {
+    const next = seededU32(0x5ea1);
+    const index = new PdqIndex();
+    const brute = new Brute();
+    const centres = Array.from({ length: 20 }, () => randomHash(next));
+    const total = TAIL + 1500;
+    // Planted neighbours (every distance 0..63 per centre) are spread over the whole run, so
+    // some end up in the sealed segment and some in the tail.
+    const plantAt = new Map<number, Uint8Array>();
+    for (const centre of centres) for (let d = 0; d < 64; d++) plantAt.set(next() % total, flipBits(centre, d, next));
+    const batch = randomHashes(total, next);
+    const inTail = new Set<number>();
+    for (let i = 0; i < total; i++) {
+      const h = plantAt.get(i) ?? batch.subarray(i * 32, i * 32 + 32);
+      const id = scrambledId(i);
+      if (i >= TAIL) inTail.add(id);
+      index.add(h, id);
+      brute.add(h, id);
+      if (i === TAIL - 2) {
+        expect(index.stats().segments).toEqual([]);
+        expect(index.stats().tail).toBe(TAIL - 1);
+      }
+      if (i === TAIL - 1) {
+        const s = index.stats();
+        expect(s.tail).toBe(0);
+        expect(s.segments.map((x) => [x.entries, x.chunks])).toEqual([[TAIL, chooseChunks(TAIL)]]);
+      }
+    }
+    expect(index.size).toBe(total);
+    let s = index.stats();
+    expect(s.entries).toBe(total);
+    expect(s.tail).toBe(1500);
+    expect(s.segments.map((x) => [x.entries, x.chunks])).toEqual([[TAIL, 16]]);
+    for (const centre of centres) expectSameAtAllRadii(index, brute, centre, RADII_0_64, 'after seal');
+    expectSameAtAllRadii(index, brute, centres[0] as Uint8Array, SUITE_RADII, 'after seal');
+    for (let i = 0; i < 20; i++) {
+      expectSameAtAllRadii(index, brute, randomHash(next), i < 2 ? SUITE_RADII : SMALL_RADII, 'random');
+    }
+
+    // Remove from the segment (tombstones) and from the tail (in place).
+    const segmentIds = Array.from({ length: 300 }, (_, k) => scrambledId(k * 211));
+    const tailIds = Array.from({ length: 300 }, (_, k) => scrambledId(TAIL + k * 5));
+    const nearCentre = index.query(centres[3] as Uint8Array, 63).map((m) => m.id);
+    const removed = [...new Set([...segmentIds, ...tailIds, ...nearCentre])];
+    for (const id of removed) {
+      expect(index.remove(id), `remove ${id}`).toBe(true);
+      brute.remove(id);
+    }
+    for (const id of removed) expect(index.remove(id), `remove ${id} again`).toBe(false);
+    expect(index.size).toBe(brute.size);
+    s = index.stats();
+    const removedFromTail = removed.filter((id) => inTail.has(id)).length;
+    expect(removedFromTail).toBeGreaterThanOrEqual(300);
+    expect(s.tail).toBe(1500 - removedFromTail);
+    expect(s.tombstones).toBe(removed.length - removedFromTail);
+    expect(s.segments[0]?.entries).toBe(TAIL);
+    expect(s.entries).toBe((s.segments[0]?.entries ?? 0) - s.tombstones + s.tail);
+    for (const centre of centres) expectSameAtAllRadii(index, brute, centre, RADII_0_64, 'after removals');
+    expectSameAtAllRadii(index, brute, centres[3] as Uint8Array, SUITE_RADII, 'after removals');
+    for (const id of removed) expect(index.query(brute.hash(id), 0).some((m) => m.id === id)).toBe(false);
+
+    // Adds after removals still land in the tail and are found.
+    const extra = randomHash(next);
+    index.add(extra, 0xfffffffe);
+    brute.add(extra, 0xfffffffe);
+    expect(sortedMatches(index.query(extra, 0))).toEqual([[0xfffffffe, 0]]);
+    expect(index.size).toBe(brute.size);
+  });
+});
+
+describe('PdqIndex: compaction', () => {
+  it('merges all but the largest segment when a 7th is sealed, drops their tombstones, and again at the 12th', () => {
+    const t0 = Date.now();
+    const next = seededU32(0xc0c0);
+    const index = new PdqIndex();
+    const brute = new Brute();
+    const centres = Array.from({ length: 24 }, () => randomHash(next));
+    const plantAt = new Map<number, Uint8Array>();
+    const total = 12 * TAIL + 700;
+    for (const centre of centres) for (let d = 0; d < 64; d++) plantAt.set(next() % total, flipBits(centre, d, next));
+    const removedEarly: number[] = [];
+    const check = (what: string) => {
+      expect(index.size, what).toBe(brute.size);
+      for (const centre of centres.slice(0, 8)) expectSameAtAllRadii(index, brute, centre, SMALL_RADII, what);
+      for (const centre of centres.slice(8, 10)) expectSameAtAllRadii(index, brute, centre, RADII_0_63, what);
+      for (const id of removedEarly.slice(0, 40)) {
+        expect(
+          index.query(brute.hash(id), 0).some((m) => m.id === id),
+          `${what}: removed ${id} came back`,
+        ).toBe(false);
+      }
+    };
+    const batch = randomHashes(1 << 16, next);
+    let i = 0;
+    const addUpTo = (end: number) => {
+      for (; i < end; i++) {
+        const h = plantAt.get(i) ?? batch.subarray((i & 0xffff) * 32, (i & 0xffff) * 32 + 32);
+        // Segments from different batches hold the same random hashes under other ids:
+        // duplicates across segments, on purpose.
+        index.add(h, i);
+        brute.add(h, i);
+      }
+    };
+
+    addUpTo(6 * TAIL + 10);
+    let s = index.stats();
+    expect(s.segments.length).toBe(6);
+    expect(s.tail).toBe(10);
+    // Remove a few entries from every segment (tombstones) and from the tail.
+    for (let seg = 0; seg < 6; seg++) {
+      for (let k = 0; k < 100; k++) {
+        const id = seg * TAIL + ((k * 617) % TAIL);
+        if (!brute.isLive(id)) continue;
+        expect(index.remove(id)).toBe(true);
+        brute.remove(id);
+        removedEarly.push(id);
+      }
+    }
+    expect(index.remove(6 * TAIL + 3)).toBe(true);
+    brute.remove(6 * TAIL + 3);
+    removedEarly.push(6 * TAIL + 3);
+    s = index.stats();
+    expect(s.tombstones).toBe(600);
+    expect(s.tail).toBe(9);
+    check('6 segments with tombstones');
+
+    // The 7th seal (the tail holds 9, so the 65527th add after 6 x 65536 + 10 fills it):
+    // segment 0 (the largest by stored entries, first among equals) is kept, segments 1-5 and
+    // the new one are merged without their tombstones.
+    addUpTo(7 * TAIL);
+    expect(index.stats().segments.length).toBe(6);
+    expect(index.stats().tail).toBe(TAIL - 1);
+    addUpTo(7 * TAIL + 1);
+    s = index.stats();
+    expect(s.tail).toBe(0);
+    expect(s.segments.map((x) => x.entries)).toEqual([TAIL, 6 * TAIL - 500]);
+    expect(s.segments.map((x) => x.chunks)).toEqual([16, chooseChunks(6 * TAIL - 500)]);
+    expect(s.tombstones).toBe(100);
+    expect(s.entries).toBe(brute.size);
+    expect(s.entries).toBe(s.segments.reduce((sum, x) => sum + x.entries, 0) - s.tombstones + s.tail);
+    for (const id of removedEarly) expect(index.remove(id), `remove ${id} again after compaction`).toBe(false);
+    check('after the first compaction');
+
+    // Remove some entries of the merged segment, then seal 5 more: the merged one is kept now
+    // (with its tombstones), segment 0 and the 5 new ones are merged.
+    let removedFromMerged = 0;
+    for (let k = 0; k < 50; k++) {
+      const id = 2 * TAIL + k * 1001;
+      if (!brute.isLive(id)) continue;
+      expect(index.remove(id)).toBe(true);
+      brute.remove(id);
+      removedEarly.push(id);
+      removedFromMerged++;
+    }
+    expect(index.stats().tombstones).toBe(100 + removedFromMerged);
+    addUpTo(12 * TAIL);
+    expect(index.stats().segments.length).toBe(6);
+    addUpTo(12 * TAIL + 1);
+    s = index.stats();
+    expect(s.segments.map((x) => x.entries)).toEqual([6 * TAIL - 500, 6 * TAIL - 100]);
+    expect(s.tombstones).toBe(removedFromMerged);
+    expect(s.tail).toBe(0);
+    expect(s.entries).toBe(s.segments.reduce((sum, x) => sum + x.entries, 0) - s.tombstones + s.tail);
+    check('after the second compaction');
+    addUpTo(total);
+    expect(index.stats().tail).toBe(total - 12 * TAIL - 1);
+    check('with a tail after two compactions');
+    for (const id of removedEarly) expect(index.remove(id)).toBe(false);
+    // Snapshot of a compacted index.
+    const loaded = PdqIndex.load(index.serialize());
+    expect(loaded.size).toBe(index.size);
+    for (const centre of centres.slice(0, 6)) {
+      for (const r of [0, 31, 63]) expectSameKeys(keysOf(loaded.query(centre, r)), brute.query(centre, r), 'loaded');
+    }
+    expect(Date.now() - t0).toBeLessThan(60_000);
+  });
+});
+
+describe('PdqIndex: snapshots', () => {
+  /** Serialize, load, and compare: same size, same answers, removed entries stay removed. */
+  function roundTrip(index: PdqIndex, brute: Brute, queries: Uint8Array[], removed: number[]): PdqIndex {
+    const bytes = index.serialize();
+    expect(bytes.length).toBe(24 + 36 * index.size);
+    const loaded = PdqIndex.load(bytes);
+    expect(loaded.size).toBe(index.size);
+    expect(loaded.stats().entries).toBe(index.size);
+    expect(loaded.stats().tombstones).toBe(0);
+    for (const q of queries) {
+      for (const r of SUITE_RADII) {
+        const want = keysOf(index.query(q, r));
+        expectSameKeys(keysOf(loaded.query(q, r)), want, `loaded, radius ${r}`);
+        if (r <= 64) expectSameKeys(want, brute.query(q, r), `original, radius ${r}`);
+      }
+    }
+    for (const id of removed) {
+      expect(loaded.query(brute.hash(id), 0).some((m) => m.id === id)).toBe(false);
+      expect(loaded.remove(id)).toBe(false);
+    }
+    // Reserialising the loaded index gives the same bytes.
+    expect(Buffer.from(loaded.serialize()).equals(Buffer.from(bytes))).toBe(true);
+    return loaded;
+  }
+
+  it('round-trips an empty index', () => {
+    const empty = new PdqIndex();
+    const bytes = empty.serialize();
+    expect(bytes.length).toBe(24);
+    const loaded = PdqIndex.load(bytes);
+    expect(loaded.size).toBe(0);
+    expect(loaded.query(new Uint8Array(32), 256)).toEqual([]);
+  });
+
+  it('round-trips a tail-only index with removals', () => {
+    const next = seededU32(0x7a11);
+    const index = new PdqIndex();
+    const brute = new Brute();
+    const centre = randomHash(next);
+    for (let i = 0; i < 3000; i++) {
+      const h = i < 64 ? flipBits(centre, i, next) : randomHash(next);
+      index.add(h, i * 3 + 1);
+      brute.add(h, i * 3 + 1);
+    }
+    const removed = [1, 4, 7, 301, 2998 * 3 + 1];
+    for (const id of removed) {
+      expect(index.remove(id)).toBe(true);
+      brute.remove(id);
+    }
+    const loaded = roundTrip(index, brute, [centre, randomHash(next), brute.hash(100)], removed);
+    expect(loaded.remove(10)).toBe(true);
+    expect(loaded.size).toBe(index.size - 1);
+  });
+
+  it('round-trips segments + tail + tombstones (the snapshot holds only live entries)', () => {
+    const next = seededU32(0x5a95);
+    const n = 70_000;
+    const centres = Array.from({ length: 5 }, () => randomHash(next));
+    const hashes = randomHashes(n, next);
+    let at = 0;
+    for (const c of centres) for (let d = 0; d < 64; d++) hashes.set(flipBits(c, d, next), 32 * (at++ * 97));
+    const ids = new Uint32Array(n).map((_, i) => scrambledId(i));
+    const index = PdqIndex.build(hashes, ids);
+    const brute = Brute.of(hashes, ids);
+    for (let i = 0; i < 2000; i++) {
+      const h = i % 10 === 0 ? flipBits(centres[i % 5] as Uint8Array, i % 64, next) : randomHash(next);
+      index.add(h, 0xf0000000 + i);
+      brute.add(h, 0xf0000000 + i);
+    }
+    const removed = [
+      ...index.query(centres[0] as Uint8Array, 40).map((m) => m.id),
+      scrambledId(5),
+      0xf0000000,
+      0xf0000000 + 1999,
+    ];
+    for (const id of new Set(removed)) {
+      expect(index.remove(id)).toBe(true);
+      brute.remove(id);
+    }
+    expect(index.stats().tombstones).toBeGreaterThan(0);
+    const loaded = roundTrip(index, brute, [...centres, randomHash(next)], [...new Set(removed)]);
+    const s = loaded.stats();
+    expect(s.segments.map((x) => x.entries)).toEqual([index.size]);
+    expect(s.tail).toBe(0);
+    expect(loaded.remove(0xf0000000 + 5)).toBe(true);
+  });
+
+  it('loads a snapshot held in a Uint8Array view at an offset', () => {
+    const index = new PdqIndex();
+    const next = seededU32(9);
+    const h = randomHash(next);
+    index.add(h, 42);
+    index.add(randomHash(next), 43);
+    const bytes = index.serialize();
+    const host = new Uint8Array(bytes.length + 7);
+    host.set(bytes, 7);
+    const loaded = PdqIndex.load(host.subarray(7));
+    expect(sortedMatches(loaded.query(h, 0))).toEqual([[42, 0]]);
+  });
+
+  // BUG (found by this suite): PdqIndex.load() reads the ids with
+  // `new Uint32Array(bytes.slice(...).buffer, 0, count)`. For a Node Buffer (what readFileSync
+  // returns), Buffer#slice is a view, not a copy, so the ids are read from the start of the
+  // Buffer's whole ArrayBuffer (the snapshot header, or unrelated pool memory) instead.
+  it('BUG: loads a snapshot passed as a Node Buffer (as read from a file) with the right ids', () => {
+    const index = new PdqIndex();
+    const next = seededU32(10);
+    const h = randomHash(next);
+    index.add(h, 42);
+    index.add(randomHash(next), 43);
+    const bytes = index.serialize();
+    // A Buffer that owns its ArrayBuffer, like readFileSync's result for a snapshot file.
+    const owned = Buffer.alloc(bytes.length);
+    owned.set(bytes);
+    expect(sortedMatches(PdqIndex.load(owned).query(h, 0))).toEqual([[42, 0]]);
+    // A pooled Buffer (Buffer.from of a small array).
+    expect(sortedMatches(PdqIndex.load(Buffer.from(bytes)).query(h, 0))).toEqual([[42, 0]]);
+  });
+});
+
+describe('PdqIndex: stats()', () => {
+  it('counts entries, segments, tail, tombstones and WebAssembly bytes', () => {
+    const empty = new PdqIndex().stats();
+    expect(empty.entries).toBe(0);
+    expect(empty.segments).toEqual([]);
+    expect(empty.tail).toBe(0);
+    expect(empty.tombstones).toBe(0);
+    expect(empty.bytes).toBeGreaterThanOrEqual(TAIL * 36);
+
+    const next = seededU32(0x57a7);
+    const small = new PdqIndex();
+    for (let i = 0; i < 100; i++) small.add(randomHash(next), i);
+    small.remove(5);
+    expect(small.stats()).toEqual({ ...empty, entries: 99, tail: 99 });
+
+    const n = MIN_MIH_ENTRIES + 1234;
+    const index = PdqIndex.build(
+      randomHashes(n, next),
+      new Uint32Array(n).map((_, i) => i),
+    );
+    index.add(randomHash(next), n);
+    index.add(randomHash(next), n + 1);
+    expect(index.remove(10)).toBe(true);
+    expect(index.remove(n + 1)).toBe(true);
+    const s = index.stats();
+    expect(s.entries).toBe(n);
+    expect(index.size).toBe(n);
+    expect(s.tail).toBe(1);
+    expect(s.tombstones).toBe(1);
+    expect(s.segments).toHaveLength(1);
+    const seg = s.segments[0] as { entries: number; chunks: number; bytes: number };
+    expect(seg.entries).toBe(n);
+    expect(seg.chunks).toBe(chooseChunks(n));
+    // Hashes, ids, 16 bucket tables of 2^16 + 1 offsets and 16 x 3-byte positions per entry.
+    expect(seg.bytes).toBeGreaterThanOrEqual(n * 36 + 16 * (TAIL + 1) * 4 + 16 * 3 * n);
+    expect(s.bytes).toBe(seg.bytes + empty.bytes);
+    // Below the multi-index threshold, build() keeps everything in the tail.
+    const below = PdqIndex.build(
+      randomHashes(100, next),
+      new Uint32Array(100).map((_, i) => i),
+    );
+    expect(below.stats()).toEqual({ ...empty, entries: 100, tail: 100 });
+    expect(chooseChunks(MIN_MIH_ENTRIES - 1)).toBe(0);
+  });
+});
+
+describe('PdqIndex: input checks', () => {
+  const code = (f: () => unknown): string | undefined => {
+    try {
+      f();
+    } catch (e) {
+      return WardError.is(e) ? e.code : `not a WardError: ${String(e)}`;
+    }
+    return undefined;
+  };
+
+  it('rejects bad hashes, ids and radii with WardErrors; the default radius is 31', () => {
+    const index = new PdqIndex();
+    const next = seededU32(11);
+    const h = randomHash(next);
+    index.add(h, 1);
+    index.add(flipBits(h, 31, next), 2);
+    index.add(flipBits(h, 32, next), 3);
+    expect(code(() => index.add(new Uint8Array(31), 4))).toBe('WARD_ERR_SIGNAL_INVALID');
+    for (const id of [-1, 2 ** 32, 1.5, Number.NaN]) expect(code(() => index.add(h, id))).toBe('WARD_ERR_INTERNAL');
+    expect(code(() => index.query(new Uint8Array(33), 1))).toBe('WARD_ERR_SIGNAL_INVALID');
+    for (const r of [-1, 257, 1.5, Number.NaN]) expect(code(() => index.query(h, r))).toBe('WARD_ERR_CONFIG_INVALID');
+    expect(index.size).toBe(3);
+    expect(sortedMatches(index.query(h))).toEqual([
+      [1, 0],
+      [2, 31],
+    ]);
+    expect(hamming(h, h)).toBe(0);
+  });
+});

@@ -1,0 +1,333 @@
+/**
+ * @module store/sqlite
+ * The default store: one SQLite file (better-sqlite3). Imports are one transaction each, applied
+ * in sorted chunks so the unique index is written in key order (random-order inserts into a
+ * multi-gigabyte index are what make naive imports slow).
+ */
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Bank, BankKind, ParsedEntry, RowIssue } from '../banks/types.js';
+import { WardError } from '../errors.js';
+import { MIGRATIONS } from './migrations.js';
+import type { BankStats, BankStore, BankWithCounts, ImportOptions, ImportReport, StoredEntry } from './types.js';
+
+const BANK_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+/** Entries sorted and written together: bounds memory while keeping index writes in order. */
+const CHUNK = 200_000;
+const MAX_LISTED_ISSUES = 100;
+
+/** `--db`, else `WARD_DB`, else the user's data directory. */
+export function defaultDbPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.WARD_DB) return env.WARD_DB;
+  const base = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'ward', 'ward.db');
+}
+
+interface BankRow {
+  id: number;
+  name: string;
+  kind: BankKind;
+  pdq_distance: number;
+  created_at: string;
+  version: number;
+}
+
+interface EntryRow {
+  id: number;
+  signal: string;
+  value: string;
+  labels: string;
+  source: string | null;
+  source_id: string | null;
+  added_at: string;
+  bank?: string;
+}
+
+function toBank(row: BankRow): Bank {
+  return {
+    name: row.name,
+    kind: row.kind,
+    pdqDistance: row.pdq_distance,
+    createdAt: row.created_at,
+    version: row.version,
+  };
+}
+
+function toEntry(row: EntryRow): StoredEntry {
+  return {
+    id: row.id,
+    signal: row.signal,
+    value: row.value,
+    labels: row.labels === '' ? [] : row.labels.split(';'),
+    ...(row.source === null ? {} : { source: row.source }),
+    ...(row.source_id === null ? {} : { sourceId: row.source_id }),
+    addedAt: row.added_at,
+  };
+}
+
+export class SqliteStore implements BankStore {
+  readonly path: string;
+  private readonly db: Database.Database;
+
+  private constructor(path: string, db: Database.Database) {
+    this.path = path;
+    this.db = db;
+  }
+
+  /** Opens (creating if needed) and migrates the database at `path` (':memory:' works). */
+  static open(path: string = defaultDbPath()): SqliteStore {
+    let db: Database.Database;
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('cache_size = -131072'); // 128 MiB
+    } catch (cause) {
+      throw new WardError('WARD_ERR_STORE', `Cannot open the database: ${(cause as Error).message}`, { path }, cause);
+    }
+    const store = new SqliteStore(path, db);
+    store.migrate();
+    return store;
+  }
+
+  /** Applies pending migrations, each in its own transaction. */
+  private migrate(): void {
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    );
+    const done = new Set(
+      (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+    );
+    const newest = Math.max(0, ...done);
+    const known = Math.max(...MIGRATIONS.map((m) => m.version));
+    if (newest > known) {
+      throw new WardError('WARD_ERR_STORE', `The database schema (v${newest}) is newer than this Ward (v${known})`, {
+        path: this.path,
+      });
+    }
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      this.db.transaction(() => {
+        for (const sql of m.up) this.db.exec(sql);
+        this.db
+          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+          .run(m.version, m.name, new Date().toISOString());
+      })();
+    }
+  }
+
+  schemaVersion(): number {
+    return (this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number }).v;
+  }
+
+  private bankRow(name: string): BankRow {
+    const row = this.db.prepare('SELECT * FROM banks WHERE name = ?').get(name) as BankRow | undefined;
+    if (!row) throw new WardError('WARD_ERR_BANK_NOT_FOUND', `No bank named ${JSON.stringify(name)}`);
+    return row;
+  }
+
+  createBank(name: string, options: { kind?: BankKind; pdqDistance?: number } = {}): Bank {
+    if (typeof name !== 'string' || !BANK_NAME.test(name)) {
+      throw new WardError(
+        'WARD_ERR_BANK_NAME',
+        'A bank name must be 1-64 letters, digits, dots, dashes or underscores',
+        {
+          actual: String(name).slice(0, 80),
+        },
+      );
+    }
+    const kind = options.kind ?? 'block';
+    const distance = options.pdqDistance ?? 31;
+    if (kind !== 'block' && kind !== 'negative') {
+      throw new WardError(
+        'WARD_ERR_CONFIG_INVALID',
+        `Expected block or negative for kind but received ${JSON.stringify(kind)}`,
+      );
+    }
+    if (!Number.isInteger(distance) || distance < 0 || distance > 256) {
+      throw new WardError('WARD_ERR_CONFIG_INVALID', `Expected a PDQ distance 0-256 but received ${distance}`);
+    }
+    if (this.getBank(name)) throw new WardError('WARD_ERR_BANK_EXISTS', `A bank named ${JSON.stringify(name)} exists`);
+    this.db
+      .prepare('INSERT INTO banks (name, kind, pdq_distance, created_at, version) VALUES (?, ?, ?, ?, 0)')
+      .run(name, kind, distance, new Date().toISOString());
+    return toBank(this.bankRow(name));
+  }
+
+  getBank(name: string): Bank | undefined {
+    const row = this.db.prepare('SELECT * FROM banks WHERE name = ?').get(name) as BankRow | undefined;
+    return row ? toBank(row) : undefined;
+  }
+
+  listBanks(): BankWithCounts[] {
+    const rows = this.db
+      .prepare(
+        'SELECT b.*, (SELECT count(*) FROM entries e WHERE e.bank_id = b.id) AS entries FROM banks b ORDER BY b.name',
+      )
+      .all() as (BankRow & { entries: number })[];
+    return rows.map((r) => ({ ...toBank(r), entries: r.entries }));
+  }
+
+  deleteBank(name: string): boolean {
+    const row = this.db.prepare('SELECT id FROM banks WHERE name = ?').get(name) as { id: number } | undefined;
+    if (!row) return false;
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM entries WHERE bank_id = ?').run(row.id);
+      this.db.prepare('DELETE FROM banks WHERE id = ?').run(row.id);
+    })();
+    return true;
+  }
+
+  async importEntries(
+    bankName: string,
+    items: AsyncIterable<ParsedEntry | RowIssue>,
+    options: ImportOptions = {},
+  ): Promise<ImportReport> {
+    const bank = this.bankRow(bankName);
+    const gen = bank.version + 1;
+    const now = new Date().toISOString();
+    const source = options.source ?? null;
+    const report: ImportReport = {
+      bank: bankName,
+      read: 0,
+      added: 0,
+      updated: 0,
+      unchanged: 0,
+      deleted: 0,
+      invalid: [],
+      invalidCount: 0,
+      applied: false,
+    };
+    // The upsert leaves last_insert_rowid alone when it updates, which tells adds from updates.
+    const upsert = this.db.prepare(
+      `INSERT INTO entries (bank_id, signal, value, labels, source, source_id, added_at, seen)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (bank_id, signal, value) DO UPDATE SET
+         labels = excluded.labels,
+         source_id = coalesce(excluded.source_id, entries.source_id),
+         seen = excluded.seen
+       WHERE entries.labels IS NOT excluded.labels
+          OR (excluded.source_id IS NOT NULL AND entries.source_id IS NOT excluded.source_id)`,
+    );
+    // --replace: an unchanged entry is still marked as seen in this generation.
+    const markSeen = this.db.prepare('UPDATE entries SET seen = ? WHERE bank_id = ? AND signal = ? AND value = ?');
+    let lastRowid = 0;
+    const flush = (chunk: ParsedEntry[]): void => {
+      chunk.sort((a, b) =>
+        a.signal < b.signal ? -1 : a.signal > b.signal ? 1 : a.value < b.value ? -1 : a.value > b.value ? 1 : 0,
+      );
+      for (const e of chunk) {
+        const r = upsert.run(bank.id, e.signal, e.value, e.labels.join(';'), source, e.sourceId ?? null, now, gen);
+        if (r.changes === 0) {
+          report.unchanged++;
+          if (options.replace) markSeen.run(gen, bank.id, e.signal, e.value);
+        } else if (Number(r.lastInsertRowid) !== lastRowid) {
+          report.added++;
+          lastRowid = Number(r.lastInsertRowid);
+        } else report.updated++;
+      }
+      chunk.length = 0;
+    };
+
+    this.db.exec('BEGIN IMMEDIATE');
+    let committed = false;
+    try {
+      lastRowid = Number((this.db.prepare('SELECT last_insert_rowid() AS r').get() as { r: number }).r);
+      const chunk: ParsedEntry[] = [];
+      let poisoned = false;
+      for await (const item of items) {
+        report.read++;
+        if ('code' in item) {
+          report.invalidCount++;
+          if (report.invalid.length < MAX_LISTED_ISSUES) report.invalid.push(item);
+          // Keep reading to report every bad line, but stop writing: nothing will be applied.
+          if (!options.skipInvalid) poisoned = true;
+          continue;
+        }
+        if (poisoned) continue;
+        chunk.push(item);
+        if (chunk.length >= CHUNK) flush(chunk);
+      }
+      if (poisoned) {
+        this.db.exec('ROLLBACK');
+        committed = true;
+        report.added = report.updated = report.unchanged = 0;
+        return report;
+      }
+      flush(chunk);
+      if (options.replace) {
+        report.deleted = this.db
+          .prepare('DELETE FROM entries WHERE bank_id = ? AND seen <> ?')
+          .run(bank.id, gen).changes;
+      }
+      // A replace always moves to a new generation, so its `seen` marks are never reused.
+      if (options.replace || report.added + report.updated > 0) {
+        this.db.prepare('UPDATE banks SET version = ? WHERE id = ?').run(gen, bank.id);
+      }
+      this.db.exec('COMMIT');
+      committed = true;
+      report.applied = true;
+      return report;
+    } finally {
+      if (!committed) this.db.exec('ROLLBACK');
+    }
+  }
+
+  *entries(bankName: string, signal?: string): IterableIterator<StoredEntry> {
+    const bank = this.bankRow(bankName);
+    const rows = signal
+      ? this.db.prepare('SELECT * FROM entries WHERE bank_id = ? AND signal = ? ORDER BY id').iterate(bank.id, signal)
+      : this.db.prepare('SELECT * FROM entries WHERE bank_id = ? ORDER BY id').iterate(bank.id);
+    for (const row of rows) yield toEntry(row as EntryRow);
+  }
+
+  /** Just (id, value) of one signal type, in id order: what an index build reads. */
+  *values(bankName: string, signal: string): IterableIterator<[number, string]> {
+    const bank = this.bankRow(bankName);
+    const stmt = this.db
+      .prepare('SELECT id, value FROM entries WHERE bank_id = ? AND signal = ? ORDER BY id')
+      .raw(true);
+    for (const row of stmt.iterate(bank.id, signal)) yield row as [number, string];
+  }
+
+  entriesById(ids: readonly number[]): Map<number, StoredEntry & { bank: string }> {
+    const out = new Map<number, StoredEntry & { bank: string }>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const batch = ids.slice(i, i + 500);
+      const rows = this.db
+        .prepare(
+          `SELECT e.*, b.name AS bank FROM entries e JOIN banks b ON b.id = e.bank_id WHERE e.id IN (${batch.map(() => '?').join(',')})`,
+        )
+        .all(...batch) as EntryRow[];
+      for (const row of rows) out.set(row.id, { ...toEntry(row), bank: row.bank as string });
+    }
+    return out;
+  }
+
+  stats(bankName: string): BankStats {
+    const bank = this.bankRow(bankName);
+    const bySignal: Record<string, number> = {};
+    let entries = 0;
+    for (const r of this.db
+      .prepare('SELECT signal, count(*) AS n FROM entries WHERE bank_id = ? GROUP BY signal ORDER BY signal')
+      .all(bank.id) as { signal: string; n: number }[]) {
+      bySignal[r.signal] = r.n;
+      entries += r.n;
+    }
+    const byLabel: Record<string, number> = {};
+    for (const r of this.db
+      .prepare("SELECT labels, count(*) AS n FROM entries WHERE bank_id = ? AND labels <> '' GROUP BY labels")
+      .all(bank.id) as { labels: string; n: number }[]) {
+      for (const label of r.labels.split(';')) byLabel[label] = (byLabel[label] ?? 0) + r.n;
+    }
+    return { bank: toBank(bank), entries, bySignal, byLabel };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
