@@ -7,6 +7,8 @@
 export type BankKind = 'block' | 'negative';
 
 export interface Bank {
+  /** Store id: never reused, so caches keyed by it cannot outlive a deleted bank. */
+  id: number;
   name: string;
   kind: BankKind;
   /** PDQ match distance for this bank (Hamming bits, inclusive), default 31. */

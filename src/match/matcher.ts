@@ -172,7 +172,7 @@ function defaultSnapshotDir(store: SqliteStore): string | null {
 }
 
 function loadPdq(store: SqliteStore, bank: Bank, snapshotDir: string | null): PdqIndex {
-  const file = snapshotDir ? join(snapshotDir, `${bank.name}@v${bank.version}.pdq`) : undefined;
+  const file = snapshotDir ? join(snapshotDir, `${bank.name}#${bank.id}@v${bank.version}.pdq`) : undefined;
   if (file && existsSync(file)) {
     try {
       return PdqIndex.load(readFileSync(file));
@@ -197,7 +197,7 @@ function loadPdq(store: SqliteStore, bank: Bank, snapshotDir: string | null): Pd
     writeFileSync(tmp, index.serialize());
     renameSync(tmp, file); // readers never see half a snapshot
     for (const old of readdirSync(snapshotDir)) {
-      if (old.startsWith(`${bank.name}@v`) && old.endsWith('.pdq') && join(snapshotDir, old) !== file) {
+      if (old.startsWith(`${bank.name}#`) && old.endsWith('.pdq') && join(snapshotDir, old) !== file) {
         rmSync(join(snapshotDir, old), { force: true });
       }
     }

@@ -219,6 +219,8 @@ export class PdqIndex implements HashIndex {
     // Copy the ids out: the input may be a Buffer, whose slice() is a view at any offset.
     const ids = new Uint32Array(count);
     new Uint8Array(ids.buffer).set(bytes.subarray(HEADER_BYTES + count * 32));
+    const sorted = ids.slice().sort();
+    for (let i = 1; i < count; i++) if (sorted[i] === sorted[i - 1]) throw bad('repeats an entry id');
     return PdqIndex.build(hashes, ids);
   }
 }

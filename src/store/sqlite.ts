@@ -15,7 +15,7 @@ import type { BankStats, BankStore, BankWithCounts, ImportOptions, ImportReport,
 
 const BANK_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 /** Entries sorted and written together: bounds memory while keeping index writes in order. */
-const CHUNK = 200_000;
+const CHUNK = 200_000; // < 2^18, see keyOrder
 const MAX_LISTED_ISSUES = 100;
 
 /** `--db`, else `WARD_DB`, else the user's data directory. */
@@ -47,6 +47,7 @@ interface EntryRow {
 
 function toBank(row: BankRow): Bank {
   return {
+    id: row.id,
     name: row.name,
     kind: row.kind,
     pdqDistance: row.pdq_distance,
@@ -65,6 +66,23 @@ function toEntry(row: EntryRow): StoredEntry {
     ...(row.source_id === null ? {} : { sourceId: row.source_id }),
     addedAt: row.added_at,
   };
+}
+
+/**
+ * Indices of a chunk in (signal, first 32 bits of value) order: close enough to key order for
+ * the index writes to stay local, and a native typed-array sort instead of a JS comparator
+ * (which cost more than the inserts). Needs chunks under 2^18 entries.
+ */
+function keyOrder(chunk: readonly ParsedEntry[]): Uint32Array {
+  const signals = [...new Set(chunk.map((e) => e.signal))].sort();
+  const keys = new Float64Array(chunk.length);
+  chunk.forEach((e, i) => {
+    const prefix = Number.parseInt(e.value.slice(0, 8), 16);
+    const rank = signals.indexOf(e.signal);
+    keys[i] = (rank * 2 ** 32 + (Number.isNaN(prefix) ? 0 : prefix)) * 2 ** 18 + i;
+  });
+  keys.sort();
+  return Uint32Array.from(keys, (k) => k % 2 ** 18);
 }
 
 export class SqliteStore implements BankStore {
@@ -217,10 +235,8 @@ export class SqliteStore implements BankStore {
     const markSeen = this.db.prepare('UPDATE entries SET seen = ? WHERE bank_id = ? AND signal = ? AND value = ?');
     let lastRowid = 0;
     const flush = (chunk: ParsedEntry[]): void => {
-      chunk.sort((a, b) =>
-        a.signal < b.signal ? -1 : a.signal > b.signal ? 1 : a.value < b.value ? -1 : a.value > b.value ? 1 : 0,
-      );
-      for (const e of chunk) {
+      for (const i of keyOrder(chunk)) {
+        const e = chunk[i] as ParsedEntry;
         const r = upsert.run(bank.id, e.signal, e.value, e.labels.join(';'), source, e.sourceId ?? null, now, gen);
         if (r.changes === 0) {
           report.unchanged++;
@@ -233,6 +249,9 @@ export class SqliteStore implements BankStore {
       chunk.length = 0;
     };
 
+    // A big import in WAL mode runs twice as fast without a sync per spilled page; the
+    // transaction still commits or rolls back whole, and the checkpoint below syncs it.
+    this.db.pragma('synchronous = OFF');
     this.db.exec('BEGIN IMMEDIATE');
     let committed = false;
     try {
@@ -274,6 +293,8 @@ export class SqliteStore implements BankStore {
       return report;
     } finally {
       if (!committed) this.db.exec('ROLLBACK');
+      this.db.pragma('synchronous = NORMAL');
+      if (report.applied) this.db.pragma('wal_checkpoint(TRUNCATE)');
     }
   }
 

@@ -66,7 +66,7 @@ function popcount32(x: number): number {
   return Math.imul(v, 0x01010101) >>> 24;
 }
 
-/** Bit-by-byte Hamming distance of two 32-byte hashes (independent of the code under test). */
+/** Byte-by-byte Hamming distance of two 32-byte hashes (independent of the code under test). */
 export function hamming(a: Uint8Array, b: Uint8Array): number {
   let d = 0;
   for (let i = 0; i < 32; i++) d += popcount32((a[i] as number) ^ (b[i] as number));
