@@ -3,10 +3,36 @@
  * @module ward
  */
 
+export { detectSignal, sniffFormat } from './banks/formats/detect.js';
+export { readBankFile } from './banks/formats/read.js';
+export { writeBankFile } from './banks/formats/write.js';
+// Banks: file formats, the store, and matching.
+export type {
+  Bank,
+  BankFileFormat,
+  BankKind,
+  ColumnMapping,
+  ExportEntry,
+  ParsedEntry,
+  ReadBankFileOptions,
+  RowIssue,
+} from './banks/types.js';
+export { BANK_FILE_FORMATS } from './banks/types.js';
 // Errors: one class, stable codes.
 export { ERROR_CODES, type ErrorCode, type ErrorDetails, type ErrorKind, WardError } from './errors.js';
 // Limits passed to every decoder.
 export { DEFAULT_LIMITS, type Limits } from './limits.js';
+export { LinearPdqIndex } from './match/linear.js';
+export {
+  Matcher,
+  type MatcherOptions,
+  type MatchHit,
+  type MatchOptions,
+  type MatchResult,
+  type MatchSignals,
+} from './match/matcher.js';
+export { PdqIndex, type PdqIndexStats } from './match/pdq-index.js';
+export type { HashIndex, IndexMatch } from './match/types.js';
 // Content sniffing.
 export { type ImageFormat, sniffImage } from './media/sniff.js';
 export {
@@ -40,4 +66,6 @@ export {
 } from './signals/pdq/hash.js';
 // Signal types (name, parse, brute-force compare).
 export type { Comparison, SignalType } from './signals/types.js';
+export { defaultDbPath, SqliteStore } from './store/sqlite.js';
+export type { BankStats, BankStore, BankWithCounts, ImportOptions, ImportReport, StoredEntry } from './store/types.js';
 export { VERSION } from './version.js';
