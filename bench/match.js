@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { readBankFile } from '../dist/banks/formats/read.js';
 import { seededRandom } from '../dist/demo/images.js';
+import { LinearPdqIndex } from '../dist/match/linear.js';
 import { PdqIndex } from '../dist/match/pdq-index.js';
 import { PdqSegment } from '../dist/match/pdq-segment.js';
 import { hashImage } from '../dist/signals/image.js';
@@ -138,7 +139,6 @@ const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.
 
 async function benchSize(n) {
   log(`\n== ${n.toLocaleString('en')} PDQ hashes`);
-  const r0 = rss();
   let bank = await makeBank(n);
   const raw = n * 32;
   log(`bank: ${bank.real} real-image hashes, ${bank.families} families of 20, rest uniform (${mb(raw)} raw)`);
@@ -162,7 +162,9 @@ async function benchSize(n) {
   index = PdqIndex.load(readFileSync(snapshotFile));
   const loadS = (performance.now() - t) / 1000;
   const rAfter = rss();
-  const indexBytes = rAfter - r0;
+  // Resident growth across the load, with the generated bank already freed.
+  const indexBytes = rAfter - rBefore;
+  const wasmBytes = index.stats().bytes;
   log(
     `build ${buildS.toFixed(1)} s; snapshot ${mb(statSync(snapshotFile).size)} loads in ${loadS.toFixed(1)} s; resident ${mb(indexBytes)} (${(indexBytes / raw).toFixed(2)}x raw)`,
   );
@@ -218,11 +220,25 @@ async function benchSize(n) {
   }
   linLat.sort((a, b) => a - b);
   const linP50 = pct(linLat, 0.5);
+  // The TypeScript reference (match/linear.ts) on a few queries: it is the brute force every index
+  // is tested against.
+  const reference = new LinearPdqIndex();
+  const snapIds = new Uint32Array(new Uint8Array(snap.subarray(24 + raw)).buffer);
+  for (let i = 0; i < n; i++) reference.add(snap.subarray(24 + i * 32, 24 + i * 32 + 32), snapIds[i]);
+  const refLat = [];
+  for (const i of truthIdx.slice(0, Number(process.env.BENCH_REFERENCE_QUERIES ?? 20))) {
+    const s = performance.now();
+    reference.query(queries[i].q, RADIUS);
+    refLat.push(performance.now() - s);
+  }
+  refLat.sort((a, b) => a - b);
+  const refP50 = pct(refLat, 0.5);
   const result = {
     n,
     buildS,
     loadS,
     indexMiB: indexBytes / 2 ** 20,
+    wasmMiB: wasmBytes / 2 ** 20,
     ratio: indexBytes / raw,
     p50,
     p90: pct(sorted, 0.9),
@@ -233,6 +249,8 @@ async function benchSize(n) {
     truthExact: `${exact}/${truthIdx.length}`,
     linearP50: linP50,
     speedup: linP50 / p50,
+    referenceP50: refP50,
+    referenceSpeedup: refP50 / p50,
     heapGrowthKiB: heapGrowth / 1024,
   };
   log(JSON.stringify(result));
@@ -298,7 +316,7 @@ console.log(
 console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of results) {
   console.log(
-    `| ${r.n.toLocaleString('en')} | ${r.buildS.toFixed(1)} s | ${r.loadS.toFixed(1)} s | ${r.indexMiB.toFixed(0)} MiB (${r.ratio.toFixed(2)}x) | ${r.p50.toFixed(3)} ms | ${r.p90.toFixed(3)} ms | ${r.p99.toFixed(3)} ms | ${r.max.toFixed(1)} ms | ${r.linearP50.toFixed(1)} ms | ${r.speedup.toFixed(0)}x | ${(r.plantedRecall * 100).toFixed(2)}% | ${r.truthExact} | ${r.heapGrowthKiB.toFixed(0)} KiB |`,
+    `| ${r.n.toLocaleString('en')} | ${r.buildS.toFixed(1)} s | ${r.loadS.toFixed(1)} s | ${r.indexMiB.toFixed(0)} MiB (${r.ratio.toFixed(2)}x) | ${r.p50.toFixed(3)} ms | ${r.p90.toFixed(3)} ms | ${r.p99.toFixed(3)} ms | ${r.max.toFixed(1)} ms | ${r.linearP50.toFixed(1)} ms (${r.speedup.toFixed(0)}x) | ${r.referenceP50.toFixed(0)} ms (${r.referenceSpeedup.toFixed(0)}x) | ${(r.plantedRecall * 100).toFixed(2)}% | ${r.truthExact} | ${r.heapGrowthKiB.toFixed(0)} KiB |`,
   );
 }
 if (imports.length > 0) {
