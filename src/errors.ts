@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   WARD_ERR_INPUT_NOT_FOUND: { kind: 'input', doc: 'The path does not exist or cannot be read.' },
   WARD_ERR_INPUT_EMPTY: { kind: 'input', doc: 'The file is empty (0 bytes).' },
   WARD_ERR_INPUT_TYPE: { kind: 'input', doc: 'A value of the wrong type was passed to an API.' },
+  WARD_ERR_OUTPUT: { kind: 'input', doc: 'An output file cannot be created or written.' },
   WARD_ERR_IMAGE_UNSUPPORTED: {
     kind: 'input',
     doc: 'The bytes are not an image format Ward decodes (sniffed by magic bytes).',

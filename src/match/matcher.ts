@@ -64,7 +64,7 @@ interface LoadedBank {
 }
 
 export interface MatcherOptions {
-  /** Bank names to load (default: all). */
+  /** Bank names to load (default: all); negative banks are loaded in any case. */
   banks?: string[];
   /** Where index snapshots live; null disables them. Default: `<db>.index/` beside the database. */
   snapshotDir?: string | null;
@@ -82,7 +82,11 @@ export class Matcher {
    */
   static open(store: SqliteStore, options: MatcherOptions = {}): Matcher {
     const all = store.listBanks();
-    const names = options.banks ?? all.map((b) => b.name);
+    // Negative banks are always loaded: restricting to some block banks must not lose the
+    // known false positives that suppress their matches.
+    const names = options.banks
+      ? [...new Set([...options.banks, ...all.filter((b) => b.kind === 'negative').map((b) => b.name)])]
+      : all.map((b) => b.name);
     const snapshotDir = options.snapshotDir === undefined ? defaultSnapshotDir(store) : options.snapshotDir;
     const loaded: LoadedBank[] = [];
     for (const name of names) {
@@ -108,7 +112,7 @@ export class Matcher {
       if (quality < PDQ_MIN_QUALITY && !options.includeWeak) {
         skipped.push(`pdq: quality ${quality} < ${PDQ_MIN_QUALITY}`);
       } else if (options.dihedral && signals.pdqDihedral?.length === 8) {
-        signals.pdqDihedral.forEach((h, i) => pdqQueries.push([pdqToBytes(h), DIHEDRAL_NAMES[i]]));
+        for (const [i, h] of signals.pdqDihedral.entries()) pdqQueries.push([pdqToBytes(h), DIHEDRAL_NAMES[i]]);
       } else {
         pdqQueries.push([pdqToBytes(signals.pdq), undefined]);
       }

@@ -56,12 +56,21 @@ function toBank(row: BankRow): Bank {
   };
 }
 
+/** Labels are stored as a JSON array ('' for none), so any character survives. */
+function encodeLabels(labels: readonly string[]): string {
+  return labels.length === 0 ? '' : JSON.stringify(labels);
+}
+
+function decodeLabels(text: string): string[] {
+  return text === '' ? [] : (JSON.parse(text) as string[]);
+}
+
 function toEntry(row: EntryRow): StoredEntry {
   return {
     id: row.id,
     signal: row.signal,
     value: row.value,
-    labels: row.labels === '' ? [] : row.labels.split(';'),
+    labels: decodeLabels(row.labels),
     ...(row.source === null ? {} : { source: row.source }),
     ...(row.source_id === null ? {} : { sourceId: row.source_id }),
     addedAt: row.added_at,
@@ -200,10 +209,23 @@ export class SqliteStore implements BankStore {
     return true;
   }
 
-  async importEntries(
+  /** Imports on one store run one after another (one connection, one transaction at a time). */
+  private importQueue: Promise<unknown> = Promise.resolve();
+
+  importEntries(
     bankName: string,
     items: AsyncIterable<ParsedEntry | RowIssue>,
     options: ImportOptions = {},
+  ): Promise<ImportReport> {
+    const run = this.importQueue.then(() => this.importNow(bankName, items, options));
+    this.importQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async importNow(
+    bankName: string,
+    items: AsyncIterable<ParsedEntry | RowIssue>,
+    options: ImportOptions,
   ): Promise<ImportReport> {
     const bank = this.bankRow(bankName);
     const gen = bank.version + 1;
@@ -233,17 +255,19 @@ export class SqliteStore implements BankStore {
     );
     // --replace: an unchanged entry is still marked as seen in this generation.
     const markSeen = this.db.prepare('UPDATE entries SET seen = ? WHERE bank_id = ? AND signal = ? AND value = ?');
-    let lastRowid = 0;
+    // New rows get ids above every id ever issued (AUTOINCREMENT); an upsert that updates leaves
+    // last_insert_rowid below that mark. This tells adds from updates without a second query.
+    let highWater = 0;
     const flush = (chunk: ParsedEntry[]): void => {
       for (const i of keyOrder(chunk)) {
         const e = chunk[i] as ParsedEntry;
-        const r = upsert.run(bank.id, e.signal, e.value, e.labels.join(';'), source, e.sourceId ?? null, now, gen);
+        const r = upsert.run(bank.id, e.signal, e.value, encodeLabels(e.labels), source, e.sourceId ?? null, now, gen);
         if (r.changes === 0) {
           report.unchanged++;
           if (options.replace) markSeen.run(gen, bank.id, e.signal, e.value);
-        } else if (Number(r.lastInsertRowid) !== lastRowid) {
+        } else if (Number(r.lastInsertRowid) > highWater) {
           report.added++;
-          lastRowid = Number(r.lastInsertRowid);
+          highWater = Number(r.lastInsertRowid);
         } else report.updated++;
       }
       chunk.length = 0;
@@ -255,7 +279,13 @@ export class SqliteStore implements BankStore {
     this.db.exec('BEGIN IMMEDIATE');
     let committed = false;
     try {
-      lastRowid = Number((this.db.prepare('SELECT last_insert_rowid() AS r').get() as { r: number }).r);
+      highWater = Number(
+        (
+          this.db.prepare("SELECT coalesce(max(seq), 0) AS s FROM sqlite_sequence WHERE name = 'entries'").get() as {
+            s: number;
+          }
+        ).s,
+      );
       const chunk: ParsedEntry[] = [];
       let poisoned = false;
       for await (const item of items) {
@@ -343,7 +373,7 @@ export class SqliteStore implements BankStore {
     for (const r of this.db
       .prepare("SELECT labels, count(*) AS n FROM entries WHERE bank_id = ? AND labels <> '' GROUP BY labels")
       .all(bank.id) as { labels: string; n: number }[]) {
-      for (const label of r.labels.split(';')) byLabel[label] = (byLabel[label] ?? 0) + r.n;
+      for (const label of decodeLabels(r.labels)) byLabel[label] = (byLabel[label] ?? 0) + r.n;
     }
     return { bank: toBank(bank), entries, bySignal, byLabel };
   }

@@ -2,7 +2,8 @@
  * @module cli/commands/bank
  * `ward bank create|import|export|list|stats|rm`: manage hash lists in the store.
  */
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { readBankFile } from '../../banks/formats/read.js';
 import { writeBankFile } from '../../banks/formats/write.js';
@@ -178,15 +179,30 @@ async function exportBank(argv: string[], ctx: CommandContext): Promise<ExitCode
     out: { type: 'string' },
   });
   const name = oneName(positionals, 'export');
+  const format = fileFormat(values.format) ?? 'ndjson'; // checked before any file is touched
   const store = openStore(values);
   try {
     store.stats(name); // fails clearly on an unknown bank before anything is written
-    const out = values.out ? createWriteStream(values.out as string) : ctx.stdout;
-    await writeBankFile(store.entries(name), fileFormat(values.format) ?? 'ndjson', out);
-    if (values.out)
-      await new Promise<void>((resolve, reject) =>
-        (out as ReturnType<typeof createWriteStream>).end((e?: Error | null) => (e ? reject(e) : resolve())),
+    if (!values.out) {
+      await writeBankFile(store.entries(name), format, ctx.stdout);
+      return EXIT.OK;
+    }
+    const path = values.out as string;
+    // Opened first, so a bad path is a clear error rather than a stream 'error' event.
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'w');
+    } catch (cause) {
+      throw new WardError(
+        'WARD_ERR_OUTPUT',
+        `Cannot write ${JSON.stringify(path)}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`,
+        { path },
+        cause,
       );
+    }
+    const out = handle.createWriteStream();
+    await writeBankFile(store.entries(name), format, out);
+    await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
     return EXIT.OK;
   } finally {
     store.close();

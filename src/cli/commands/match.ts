@@ -7,6 +7,8 @@ import { createInterface } from 'node:readline';
 import { WardError } from '../../errors.js';
 import { Matcher, type MatchResult, type MatchSignals } from '../../match/matcher.js';
 import { type HashRecord, hashFiles, isErrorRecord } from '../../scan/hash-files.js';
+import { getSignalType } from '../../signals/builtin.js';
+import type { SignalType } from '../../signals/types.js';
 import { defaultDbPath, SqliteStore } from '../../store/sqlite.js';
 import { parseCommandArgs, positiveInt } from '../args.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -146,13 +148,19 @@ async function* readHashes(file: string): AsyncGenerator<{ hash: string; signals
           continue;
         }
         const signals: MatchSignals = {};
+        let problem: string | undefined;
         for (const k of ['pdq', 'md5', 'sha1', 'sha256'] as const) {
-          if (typeof obj[k] === 'string') signals[k] = (obj[k] as string).toLowerCase();
+          if (obj === null || typeof obj !== 'object' || obj[k] === undefined) continue;
+          try {
+            signals[k] = (getSignalType(k) as SignalType).parse(obj[k] as string);
+          } catch (e) {
+            problem = WardError.is(e) ? `${k}: ${e.message}` : `${k}: not a hash`;
+          }
         }
-        if (typeof obj.quality === 'number') signals.quality = obj.quality;
+        if (obj !== null && typeof obj === 'object' && typeof obj.quality === 'number') signals.quality = obj.quality;
         const first = signals.pdq ?? signals.md5 ?? signals.sha1 ?? signals.sha256;
-        if (!first || !Object.values(signals).every((v) => typeof v !== 'string' || /^[0-9a-f]+$/.test(v))) {
-          yield bad('Expected a pdq, md5, sha1 or sha256 field of hex');
+        if (problem || !first) {
+          yield bad(problem ?? 'Expected a pdq, md5, sha1 or sha256 field');
           continue;
         }
         yield { hash: first, signals };
