@@ -4,14 +4,14 @@
  * its own PDQ distance; negative banks suppress. Built from a store, with per-bank index
  * snapshots on disk so a 10-million-entry bank loads in seconds, not minutes.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bank } from '../banks/types.js';
 import { WardError } from '../errors.js';
 import { DIHEDRAL_NAMES, type DihedralName } from '../signals/pdq/dihedral.js';
 import { PDQ_MIN_QUALITY, pdqToBytes } from '../signals/pdq/distance.js';
 import type { SqliteStore } from '../store/sqlite.js';
-import { PdqIndex } from './pdq-index.js';
+import { loadPdqIndexFile, PdqIndex } from './pdq-index.js';
 
 /** Signal types matched exactly (one value, one entry). */
 const EXACT_SIGNALS = ['md5', 'sha1', 'sha256'] as const;
@@ -179,7 +179,7 @@ function loadPdq(store: SqliteStore, bank: Bank, snapshotDir: string | null): Pd
   const file = snapshotDir ? join(snapshotDir, `${bank.name}#${bank.id}@v${bank.version}.pdq`) : undefined;
   if (file && existsSync(file)) {
     try {
-      return PdqIndex.load(readFileSync(file));
+      return loadPdqIndexFile(file);
     } catch (e) {
       if (!WardError.is(e) || e.code !== 'WARD_ERR_INDEX_SNAPSHOT') throw e;
       // A damaged snapshot is rebuilt from the store below.

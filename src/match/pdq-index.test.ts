@@ -5,6 +5,9 @@
  * Needs the WebAssembly kernel: `npm run build` first.
  */
 import { Buffer } from 'node:buffer';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WardError } from '../errors.js';
 import {
@@ -17,7 +20,7 @@ import {
   sortedMatches,
 } from '../testing/hash-index-suite.js';
 import { LinearPdqIndex } from './linear.js';
-import { PdqIndex } from './pdq-index.js';
+import { loadPdqIndexFile, PdqIndex } from './pdq-index.js';
 import { chooseChunks, MIN_MIH_ENTRIES, PdqSegment } from './pdq-segment.js';
 import type { IndexMatch } from './types.js';
 
@@ -725,5 +728,54 @@ describe('PdqIndex: input checks', () => {
       [1, 0],
       [2, 31],
     ]);
+  });
+});
+
+describe('loadPdqIndexFile: snapshots read straight into WebAssembly memory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ward-snap-'));
+  const n = 70_000; // over the tail: the streaming path, not the small-file fallback
+  const hashes = new Uint8Array(n * 32);
+  let seed = 99;
+  for (let i = 0; i < hashes.length; i++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    hashes[i] = seed >>> 24;
+  }
+  const ids = Uint32Array.from({ length: n }, (_, i) => 3 * i + 1);
+  const built = PdqIndex.build(hashes, ids);
+  built.remove(4); // a tombstone: the snapshot holds live entries only
+  const file = join(dir, 'bank.pdq');
+  writeFileSync(file, built.serialize());
+
+  it('gives the same answers as the index it was made from', () => {
+    const loaded = loadPdqIndexFile(file);
+    expect(loaded.size).toBe(n - 1);
+    for (let q = 0; q < 50; q++) {
+      const query = hashes.subarray(q * 1000 * 32, q * 1000 * 32 + 32);
+      const sort = (r: IndexMatch[]) => r.map((m) => `${m.id}:${m.distance}`).sort();
+      expect(sort(loaded.query(query, 40))).toEqual(sort(built.query(query, 40)));
+    }
+    expect(loaded.query(hashes.subarray(32, 64), 0)).toEqual([]); // id 4 stays removed
+  });
+
+  it('rejects damaged files with WARD_ERR_INDEX_SNAPSHOT', () => {
+    const good = readFileSync(file);
+    const cases: [string, Uint8Array][] = [
+      ['truncated', good.subarray(0, good.length - 7)],
+      ['flipped hash byte', Uint8Array.from(good, (b, i) => (i === 24 + 5000 ? b ^ 1 : b))],
+      ['flipped id byte', Uint8Array.from(good, (b, i) => (i === good.length - 3 ? b ^ 8 : b))],
+      ['wrong magic', Uint8Array.from(good, (b, i) => (i === 0 ? 0 : b))],
+      ['empty', new Uint8Array(0)],
+    ];
+    for (const [name, bytes] of cases) {
+      const bad = join(dir, `${name}.pdq`);
+      writeFileSync(bad, bytes);
+      let code = 'ok';
+      try {
+        loadPdqIndexFile(bad);
+      } catch (e) {
+        code = WardError.is(e) ? e.code : String(e);
+      }
+      expect(code, name).toBe('WARD_ERR_INDEX_SNAPSHOT');
+    }
   });
 });

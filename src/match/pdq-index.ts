@@ -5,6 +5,7 @@
  * up, the small ones are merged. Removals are tombstones, dropped at the next merge. Nothing is
  * ever rebuilt whole, and every query is exact (100% recall at any distance).
  */
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { WardError } from '../errors.js';
 import { PDQ_MATCH_DISTANCE } from '../signals/pdq/distance.js';
 import { chooseChunks, MAX_SEGMENT_ENTRIES, PdqSegment } from './pdq-segment.js';
@@ -173,6 +174,12 @@ export class PdqIndex implements HashIndex {
     }
   }
 
+  /** Takes over sealed segments holding `count` live entries (loadPdqIndexFile). @internal */
+  adopt(segments: PdqSegment[], count: number): void {
+    this.segments.push(...segments);
+    this.live += count;
+  }
+
   stats(): PdqIndexStats {
     const segments = this.segments.map((s) => ({ entries: s.count, chunks: s.chunks, bytes: s.bytes }));
     return {
@@ -225,6 +232,67 @@ export class PdqIndex implements HashIndex {
   }
 }
 
+/**
+ * Loads a snapshot file straight into the segments' WebAssembly memory, in 1 MiB reads: the
+ * file is never held whole in JavaScript memory, so loading a 10-million-entry bank peaks at the
+ * index's own size. Throws WARD_ERR_INDEX_SNAPSHOT if the file is damaged.
+ */
+export function loadPdqIndexFile(path: string): PdqIndex {
+  const bad = (why: string): WardError => new WardError('WARD_ERR_INDEX_SNAPSHOT', `Index snapshot ${why}`, { path });
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const header = new Uint8Array(HEADER_BYTES);
+    if (size < HEADER_BYTES || readSync(fd, header, 0, HEADER_BYTES, 0) !== HEADER_BYTES) throw bad('is truncated');
+    const view = new DataView(header.buffer);
+    for (let i = 0; i < 8; i++) if (header[i] !== MAGIC.charCodeAt(i)) throw bad('has the wrong magic');
+    if (view.getUint32(8, true) !== SNAPSHOT_VERSION) throw bad('is from another version');
+    const count = view.getUint32(12, true);
+    if (size !== HEADER_BYTES + count * 36) throw bad('has the wrong length');
+    if (count < TAIL_CAPACITY) return PdqIndex.load(readFileSync(path));
+    const readInto = (target: Uint8Array, position: number, crc: number): number => {
+      for (let done = 0; done < target.length; ) {
+        const n = readSync(fd, target, done, Math.min(1 << 20, target.length - done), position + done);
+        if (n <= 0) throw bad('is truncated');
+        crc = crc32Update(crc, target.subarray(done, done + n));
+        done += n;
+      }
+      return crc;
+    };
+    const index = new PdqIndex();
+    let crc = 0xffffffff;
+    const segments: PdqSegment[] = [];
+    for (let start = 0; start < count; start += MAX_SEGMENT_ENTRIES) {
+      const n = Math.min(count, start + MAX_SEGMENT_ENTRIES) - start;
+      const seg = new PdqSegment(n, chooseChunks(n));
+      crc = readInto(seg.hashes(), HEADER_BYTES + start * 32, crc);
+      segments.push(seg);
+    }
+    for (const [k, seg] of segments.entries()) {
+      const ids = seg.ids();
+      crc = readInto(
+        new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength),
+        HEADER_BYTES + count * 32 + k * MAX_SEGMENT_ENTRIES * 4,
+        crc,
+      );
+    }
+    if ((crc ^ 0xffffffff) >>> 0 !== view.getUint32(20, true)) throw bad('fails its checksum');
+    const all = new Uint32Array(count);
+    let at = 0;
+    for (const seg of segments) {
+      all.set(seg.ids(), at);
+      at += seg.count;
+    }
+    all.sort();
+    for (let i = 1; i < count; i++) if (all[i] === all[i - 1]) throw bad('repeats an entry id');
+    for (const seg of segments) seg.seal();
+    index.adopt(segments, count);
+    return index;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Chunk count the index would choose for a segment of n entries (for stats and docs). */
 export { chooseChunks };
 
@@ -250,8 +318,11 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
+function crc32Update(c: number, bytes: Uint8Array): number {
   for (let i = 0; i < bytes.length; i++) c = (CRC_TABLE[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return c;
+}
+
+function crc32(bytes: Uint8Array): number {
+  return (crc32Update(0xffffffff, bytes) ^ 0xffffffff) >>> 0;
 }

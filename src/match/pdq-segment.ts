@@ -120,8 +120,7 @@ export class PdqSegment {
     const s = new PdqSegment(ids.length, chunks);
     s.hashes().set(hashes.subarray(0, ids.length * 32));
     s.ids().set(ids);
-    s.sorted = ids.every((id, i) => i === 0 || id > (ids[i - 1] as number));
-    if (chunks > 0) s.k.build();
+    s.seal();
     return s;
   }
 
@@ -132,6 +131,13 @@ export class PdqSegment {
 
   ids(): Uint32Array {
     return new Uint32Array(this.k.memory.buffer, this.base + this.reserved * 32, this.reserved);
+  }
+
+  /** Builds the tables once hashes() and ids() are filled (by from(), or by a file read). */
+  seal(): void {
+    const ids = this.ids();
+    this.sorted = ids.every((id, i) => i === 0 || id > (ids[i - 1] as number));
+    if (this.chunks > 0) this.k.build();
   }
 
   /** Ids ascending (built from the store or sorted): has() can binary-search. */
