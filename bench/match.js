@@ -302,22 +302,24 @@ async function benchImport(n) {
 
 const sizes = SIZES.length > 0 ? SIZES : [1_000_000, 10_000_000];
 const results = [];
-for (const n of sizes) results.push(await benchSize(n));
+if (process.env.BENCH_SKIP_INDEX !== '1') for (const n of sizes) results.push(await benchSize(n));
 const imports = [];
 if (process.env.BENCH_SKIP_IMPORT !== '1') for (const n of sizes) imports.push(await benchImport(n));
 
 console.log(`\nMachine: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, Node ${process.version}`);
-console.log(
-  `Queries: ${QUERIES} one at a time at distance ${RADIUS} (half planted at 0-31, half random); ground truth from the linear scan on ${TRUTH_QUERIES}\n`,
-);
-console.log(
-  '| entries | build | snapshot load | resident (x raw) | p50 | p90 | p99 | max | WASM scan p50 (x) | TS reference scan p50 (x) | planted recall | exact vs scan | heap growth |',
-);
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const r of results) {
+if (results.length > 0) {
   console.log(
-    `| ${r.n.toLocaleString('en')} | ${r.buildS.toFixed(1)} s | ${r.loadS.toFixed(1)} s | ${r.indexMiB.toFixed(0)} MiB (${r.ratio.toFixed(2)}x) | ${r.p50.toFixed(3)} ms | ${r.p90.toFixed(3)} ms | ${r.p99.toFixed(3)} ms | ${r.max.toFixed(1)} ms | ${r.linearP50.toFixed(1)} ms (${r.speedup.toFixed(0)}x) | ${r.referenceP50.toFixed(0)} ms (${r.referenceSpeedup.toFixed(0)}x) | ${(r.plantedRecall * 100).toFixed(2)}% | ${r.truthExact} | ${r.heapGrowthKiB.toFixed(0)} KiB |`,
+    `Queries: ${QUERIES} one at a time at distance ${RADIUS} (half planted at 0-31, half random); ground truth from the linear scan on ${TRUTH_QUERIES}\n`,
   );
+  console.log(
+    '| entries | build | snapshot load | resident (x raw) | p50 | p90 | p99 | max | WASM scan p50 (x) | TS reference scan p50 (x) | planted recall | exact vs scan | heap growth |',
+  );
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of results) {
+    console.log(
+      `| ${r.n.toLocaleString('en')} | ${r.buildS.toFixed(1)} s | ${r.loadS.toFixed(1)} s | ${r.indexMiB.toFixed(0)} MiB (${r.ratio.toFixed(2)}x) | ${r.p50.toFixed(3)} ms | ${r.p90.toFixed(3)} ms | ${r.p99.toFixed(3)} ms | ${r.max.toFixed(1)} ms | ${r.linearP50.toFixed(1)} ms (${r.speedup.toFixed(0)}x) | ${r.referenceP50.toFixed(0)} ms (${r.referenceSpeedup.toFixed(0)}x) | ${(r.plantedRecall * 100).toFixed(2)}% | ${r.truthExact} | ${r.heapGrowthKiB.toFixed(0)} KiB |`,
+    );
+  }
 }
 if (imports.length > 0) {
   console.log('\n| CSV lines | file | parse only (baseline) | import into SQLite |');

@@ -568,3 +568,37 @@ function flip(b: Buffer, at: number): Buffer {
   out[at] = (out[at] as number) ^ 0xff;
   return out;
 }
+
+describe('snapshots brought up to date instead of rebuilt', () => {
+  it('applies adds and removals since an older snapshot, and answers as a fresh build', async () => {
+    const db = join(tempDir(), 'w.db');
+    const store = SqliteStore.open(db);
+    const hex = (): string => randomBytes(32).toString('hex');
+    const first: Row[] = Array.from({ length: 300 }, () => ['pdq', hex()]);
+    await bank(store, 'inc', first);
+    Matcher.open(store); // writes the v1 snapshot
+    const v1 = snapshotName(store, 'inc', 1);
+    expect(existsSync(join(`${db}.index`, v1))).toBe(true);
+
+    // v2: 50 added; v3: --replace keeps 200 of the first and the 50 new ones.
+    const added: Row[] = Array.from({ length: 50 }, () => ['pdq', hex()]);
+    await bank(store, 'inc', added);
+    const kept = [...first.slice(0, 200), ...added];
+    const r = await store.importEntries('inc', stream(kept), { replace: true });
+    expect([r.deleted, store.getBank('inc')?.version]).toEqual([100, 3]);
+
+    const updated = Matcher.open(store); // from the v1 snapshot plus the changes
+    const files = readdirSync(`${db}.index`);
+    expect(files).toContain(snapshotName(store, 'inc', 3));
+    expect(files).not.toContain(v1);
+    const fresh = Matcher.open(store, { snapshotDir: null });
+    for (const [, value] of [...first, ...added]) {
+      const a = updated.match({ pdq: value }, { distance: 0 }).matches.map((m) => m.entryId);
+      const b = fresh.match({ pdq: value }, { distance: 0 }).matches.map((m) => m.entryId);
+      expect(a).toEqual(b);
+    }
+    expect(updated.match({ pdq: first[250]?.[1] as string }, { distance: 0 }).matches).toEqual([]);
+    expect(updated.match({ pdq: added[10]?.[1] as string }, { distance: 0 }).matches).toHaveLength(1);
+    store.close();
+  });
+});

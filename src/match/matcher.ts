@@ -176,7 +176,8 @@ function defaultSnapshotDir(store: SqliteStore): string | null {
 }
 
 function loadPdq(store: SqliteStore, bank: Bank, snapshotDir: string | null): PdqIndex {
-  const file = snapshotDir ? join(snapshotDir, `${bank.name}#${bank.id}@v${bank.version}.pdq`) : undefined;
+  const prefix = `${bank.name}#${bank.id}@v`;
+  const file = snapshotDir ? join(snapshotDir, `${prefix}${bank.version}.pdq`) : undefined;
   if (file && existsSync(file)) {
     try {
       return loadPdqIndexFile(file);
@@ -185,16 +186,33 @@ function loadPdq(store: SqliteStore, bank: Bank, snapshotDir: string | null): Pd
       // A damaged snapshot is rebuilt from the store below.
     }
   }
-  const count = store.stats(bank.name).bySignal.pdq ?? 0;
-  const hashes = Buffer.alloc(count * 32);
-  const ids = new Uint32Array(count);
-  let n = 0;
-  for (const [id, value] of store.values(bank.name, 'pdq')) {
-    if (n === count) break; // rows added since the count: the next version's snapshot has them
-    hashes.write(value, n * 32, 32, 'hex');
-    ids[n++] = id;
+  // An older snapshot of this bank is brought up to date instead of rebuilding the index:
+  // entries added since have higher ids (AUTOINCREMENT), and removed ones are ids it has that
+  // the store no longer has.
+  const older = snapshotDir && existsSync(snapshotDir) ? newestSnapshot(snapshotDir, prefix) : undefined;
+  let index: PdqIndex | undefined;
+  if (older) {
+    try {
+      index = loadPdqIndexFile(older);
+      const have = index.liveIds().sort();
+      const want = store.ids(bank.name, 'pdq');
+      for (let i = 0, j = 0; i < have.length; i++) {
+        const id = have[i] as number;
+        while (j < want.length && (want[j] as number) < id) j++;
+        if (want[j] !== id) index.remove(id);
+      }
+      const maxId = have.length > 0 ? (have[have.length - 1] as number) : 0;
+      const hash = Buffer.alloc(32);
+      for (const [id, value] of store.values(bank.name, 'pdq', maxId)) {
+        hash.write(value, 0, 32, 'hex');
+        index.add(hash, id);
+      }
+    } catch (e) {
+      if (!WardError.is(e) || e.code !== 'WARD_ERR_INDEX_SNAPSHOT') throw e;
+      index = undefined;
+    }
   }
-  const index = PdqIndex.build(hashes.subarray(0, n * 32), ids.subarray(0, n));
+  index ??= buildFromStore(store, bank);
   if (file && snapshotDir) {
     mkdirSync(snapshotDir, { recursive: true });
     const tmp = `${file}.tmp-${process.pid}`;
@@ -207,6 +225,30 @@ function loadPdq(store: SqliteStore, bank: Bank, snapshotDir: string | null): Pd
     }
   }
   return index;
+}
+
+/** The snapshot of this bank with the highest version, if any. */
+function newestSnapshot(dir: string, prefix: string): string | undefined {
+  let best: { version: number; name: string } | undefined;
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(prefix) || !name.endsWith('.pdq')) continue;
+    const version = Number(name.slice(prefix.length, -'.pdq'.length));
+    if (Number.isInteger(version) && (!best || version > best.version)) best = { version, name };
+  }
+  return best ? join(dir, best.name) : undefined;
+}
+
+function buildFromStore(store: SqliteStore, bank: Bank): PdqIndex {
+  const count = store.stats(bank.name).bySignal.pdq ?? 0;
+  const hashes = Buffer.alloc(count * 32);
+  const ids = new Uint32Array(count);
+  let n = 0;
+  for (const [id, value] of store.values(bank.name, 'pdq')) {
+    if (n === count) break; // rows added since the count: the next version's snapshot has them
+    hashes.write(value, n * 32, 32, 'hex');
+    ids[n++] = id;
+  }
+  return PdqIndex.build(hashes.subarray(0, n * 32), ids.subarray(0, n));
 }
 
 function loadExact(store: SqliteStore, bank: Bank): Map<string, Map<string, number>> {

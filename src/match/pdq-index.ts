@@ -174,6 +174,16 @@ export class PdqIndex implements HashIndex {
     }
   }
 
+  /** Every live entry id, in no particular order. */
+  liveIds(): Uint32Array {
+    const out = new Uint32Array(this.live);
+    let at = 0;
+    for (const s of [...this.segments, this.tail]) {
+      for (const id of s.ids().subarray(0, s.count)) if (!this.tombstones.has(id)) out[at++] = id;
+    }
+    return out.subarray(0, at);
+  }
+
   /** Takes over sealed segments holding `count` live entries (loadPdqIndexFile). @internal */
   adopt(segments: PdqSegment[], count: number): void {
     this.segments.push(...segments);

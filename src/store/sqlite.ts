@@ -329,13 +329,31 @@ export class SqliteStore implements BankStore {
     for (const row of rows) yield toEntry(row as EntryRow);
   }
 
-  /** Just (id, value) of one signal type, in id order: what an index build reads. */
-  *values(bankName: string, signal: string): IterableIterator<[number, string]> {
+  /** Just (id, value) of one signal type, in id order, optionally only ids above `afterId`. */
+  *values(bankName: string, signal: string, afterId = 0): IterableIterator<[number, string]> {
     const bank = this.bankRow(bankName);
     const stmt = this.db
-      .prepare('SELECT id, value FROM entries WHERE bank_id = ? AND signal = ? ORDER BY id')
+      .prepare('SELECT id, value FROM entries WHERE bank_id = ? AND signal = ? AND id > ? ORDER BY id')
       .raw(true);
-    for (const row of stmt.iterate(bank.id, signal)) yield row as [number, string];
+    for (const row of stmt.iterate(bank.id, signal, afterId)) yield row as [number, string];
+  }
+
+  /** The ids of one signal type's entries, ascending (for bringing an index snapshot up to date). */
+  ids(bankName: string, signal: string): Uint32Array {
+    const bank = this.bankRow(bankName);
+    const n = (
+      this.db.prepare('SELECT count(*) AS n FROM entries WHERE bank_id = ? AND signal = ?').get(bank.id, signal) as {
+        n: number;
+      }
+    ).n;
+    const out = new Uint32Array(n);
+    let i = 0;
+    const stmt = this.db.prepare('SELECT id FROM entries WHERE bank_id = ? AND signal = ? ORDER BY id').pluck(true);
+    for (const id of stmt.iterate(bank.id, signal)) {
+      if (i === n) break;
+      out[i++] = id as number;
+    }
+    return out.subarray(0, i);
   }
 
   entriesById(ids: readonly number[]): Map<number, StoredEntry & { bank: string }> {
