@@ -4,14 +4,9 @@
  * linear (brute-force) one. The instance's memory holds the hashes, ids and bucket tables.
  * @internal
  */
-import { readFileSync } from 'node:fs';
 import { WardError } from '../errors.js';
 import { builtFile } from '../runtime-paths.js';
-
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-};
+import { instantiateWasm } from '../wasm.js';
 
 interface IndexExports {
   memory: { buffer: ArrayBuffer };
@@ -27,30 +22,8 @@ interface IndexExports {
   probesPerChunk(len: number, t: number): number;
 }
 
-let compiled: object | undefined;
-
 function instantiate(): IndexExports {
-  if (!compiled) {
-    const path = builtFile(import.meta.url, './pdq-index.wasm');
-    try {
-      compiled = new WebAssembly.Module(readFileSync(path));
-    } catch (cause) {
-      throw new WardError(
-        'WARD_ERR_DEPENDENCY_MISSING',
-        'The PDQ index WebAssembly module is missing. Possible solutions: run `npm run build`.',
-        { path },
-        cause,
-      );
-    }
-  }
-  const instance = new WebAssembly.Instance(compiled, {
-    env: {
-      abort: () => {
-        throw new WardError('WARD_ERR_INTERNAL', 'PDQ index kernel aborted');
-      },
-    },
-  });
-  return instance.exports as unknown as IndexExports;
+  return instantiateWasm<IndexExports>(builtFile(import.meta.url, './pdq-index.wasm'), 'PDQ index');
 }
 
 /** Most entries one segment holds: positions are stored in 3 bytes. */

@@ -9,22 +9,17 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../demo/images.js';
 import { LinearPdqIndex } from '../match/linear.js';
 import type { HashIndex, IndexMatch } from '../match/types.js';
 
 /** The radii every differential query is asked at. */
 export const SUITE_RADII: readonly number[] = [0, 1, 15, 31, 32, 47, 63, 64, 128, 256];
 
-/** Seeded PRNG (mulberry32) giving u32 values: the same seed draws the same hashes. */
+/** Seeded u32 stream (the demo's mulberry32): the same seed draws the same hashes. */
 export function seededU32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  const next = seededRandom(seed);
+  return () => Math.floor(next() * 4294967296) >>> 0;
 }
 
 /** A random 32-byte hash. */

@@ -15,6 +15,7 @@ import {
   type ReadBankFileOptions,
   type RowIssue,
 } from '../../src/banks/types.js';
+import { seededRandom } from '../../src/demo/images.js';
 import { WardError } from '../../src/errors.js';
 import { getSignalType } from '../../src/signals/builtin.js';
 
@@ -48,17 +49,8 @@ function isIssue(x: Item): x is RowIssue {
   return 'code' in x;
 }
 
-/** Mulberry32: a seeded stream so the volume test is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded stream so the volume test is reproducible. */
+const prng = seededRandom;
 
 function randomHex(next: () => number, chars: number): string {
   let s = '';

@@ -4,16 +4,10 @@
  * build`): two passes of the reference's box ("Jarosz") filter along rows and columns, then 64x64
  * sampling, in native float32 with SIMD. One instance per thread; its memory is the scratch space.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { WardError } from '../../errors.js';
 import { builtFile } from '../../runtime-paths.js';
+import { instantiateWasm } from '../../wasm.js';
 import { DCT_MATRIX, lumaRows } from './core.js';
-
-// @types/node 20 has no WebAssembly typings (they live in lib.dom); this is all Ward uses.
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-};
 
 interface KernelExports {
   memory: { buffer: ArrayBuffer };
@@ -29,23 +23,7 @@ interface KernelExports {
 let kernel: KernelExports | undefined;
 
 function load(): KernelExports {
-  const path = builtFile(import.meta.url, './pdq-kernel.wasm');
-  if (!existsSync(path)) {
-    throw new WardError(
-      'WARD_ERR_DEPENDENCY_MISSING',
-      'The PDQ WebAssembly kernel is missing. Possible solutions: run `npm run build`.',
-      { path },
-    );
-  }
-  const module = new WebAssembly.Module(readFileSync(path));
-  const instance = new WebAssembly.Instance(module, {
-    env: {
-      abort: () => {
-        throw new WardError('WARD_ERR_INTERNAL', 'PDQ kernel aborted');
-      },
-    },
-  });
-  const k = instance.exports as unknown as KernelExports;
+  const k = instantiateWasm<KernelExports>(builtFile(import.meta.url, './pdq-kernel.wasm'), 'PDQ kernel');
   // The kernel uses the same float32 DCT basis as the JS side, computed once here.
   new Float32Array(k.memory.buffer, k.dctMatrixPtr(), 16 * 64).set(DCT_MATRIX);
   k.initDct();
