@@ -2,10 +2,11 @@
  * @module cli/commands/bank
  * `ward bank create|import|export|list|stats|rm`: manage hash lists in the store.
  */
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { readBankFile } from '../../banks/formats/read.js';
+import { readBankFileInWorker } from '../../banks/formats/read-worker.js';
 import { writeBankFile } from '../../banks/formats/write.js';
 import { BANK_FILE_FORMATS, type BankFileFormat } from '../../banks/types.js';
 import { WardError } from '../../errors.js';
@@ -137,12 +138,13 @@ async function importBank(argv: string[], ctx: CommandContext): Promise<ExitCode
   };
   const store = openStore(values);
   try {
-    const input = file === '-' ? process.stdin : createReadStream(file);
-    const entries = readBankFile(input, {
+    const readOptions = {
       format: fileFormat(values.format),
       signal: values.signal as string | undefined,
       ...(Object.keys(columns).length > 0 ? { columns } : {}),
-    });
+    };
+    // A file is parsed on a worker thread, overlapping with the database writes.
+    const entries = file === '-' ? readBankFile(process.stdin, readOptions) : readBankFileInWorker(file, readOptions);
     const report = await store.importEntries(name, entries, {
       replace: values.replace === true,
       skipInvalid: values['skip-invalid'] === true,
