@@ -6,7 +6,7 @@
  * slow).
  */
 import { mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Bank, BankKind, ParsedEntry, RowIssue } from '../banks/types.js';
@@ -235,6 +235,8 @@ export class SqliteStore implements BankStore {
     // still commits or rolls back whole, and the checkpoint at the end syncs it.
     this.db.pragma('synchronous = OFF');
     this.db.pragma(`cache_size = -${importCacheKiB()}`);
+    // Let SQLite's external sorter use the other cores for the merge's ORDER BY.
+    this.db.pragma(`threads = ${Math.min(8, availableParallelism())}`);
     this.db.exec('BEGIN IMMEDIATE');
     let committed = false;
     try {
@@ -242,14 +244,15 @@ export class SqliteStore implements BankStore {
       // SQLite's external sorter orders the rows, so the unique index is written sequentially
       // instead of at random (random writes into a multi-gigabyte index take minutes).
       this.db.exec(
-        'CREATE TEMP TABLE IF NOT EXISTS import_staging (line INTEGER NOT NULL, signal TEXT NOT NULL, value TEXT NOT NULL, labels TEXT NOT NULL, source_id TEXT)',
+        // rowid is the file order (the table is emptied before each import): later lines win.
+        'CREATE TEMP TABLE IF NOT EXISTS import_staging (signal TEXT NOT NULL, value TEXT NOT NULL, labels TEXT NOT NULL, source_id TEXT)',
       );
       this.db.exec('DELETE FROM temp.import_staging');
       // Rows are staged STAGE_BATCH at a time: one statement call per batch, not per row.
       const stageMany = this.db.prepare(
-        `INSERT INTO temp.import_staging VALUES ${Array(STAGE_BATCH).fill('(?, ?, ?, ?, ?)').join(', ')}`,
+        `INSERT INTO temp.import_staging VALUES ${Array(STAGE_BATCH).fill('(?, ?, ?, ?)').join(', ')}`,
       );
-      const stageOne = this.db.prepare('INSERT INTO temp.import_staging VALUES (?, ?, ?, ?, ?)');
+      const stageOne = this.db.prepare('INSERT INTO temp.import_staging VALUES (?, ?, ?, ?)');
       const batch: (string | number | null)[] = [];
       let staged = 0;
       let poisoned = false;
@@ -263,23 +266,23 @@ export class SqliteStore implements BankStore {
           continue;
         }
         if (poisoned) continue;
-        batch.push(item.line, item.signal, item.value, encodeLabels(item.labels), item.sourceId ?? null);
+        batch.push(item.signal, item.value, encodeLabels(item.labels), item.sourceId ?? null);
         staged++;
-        if (batch.length === STAGE_BATCH * 5) {
+        if (batch.length === STAGE_BATCH * 4) {
           stageMany.run(batch);
           batch.length = 0;
         }
       }
       if (poisoned) return report; // rolled back below
-      for (let i = 0; i < batch.length; i += 5) stageOne.run(batch.slice(i, i + 5));
+      for (let i = 0; i < batch.length; i += 4) stageOne.run(batch.slice(i, i + 4));
       const count = this.db.prepare('SELECT count(*) AS n FROM entries WHERE bank_id = ?');
       const before = (count.get(bank.id) as { n: number }).n;
-      // Later lines win over earlier duplicates (ordered by line within a key).
+      // Later lines win over earlier duplicates (ordered by file order within a key).
       const merged = this.db
         .prepare(
           `INSERT INTO entries (bank_id, signal, value, labels, source, source_id, added_at, seen)
            SELECT ?, signal, value, labels, ?, source_id, ?, ? FROM temp.import_staging WHERE true
-           ORDER BY signal, value, line
+           ORDER BY signal, value, rowid
            ON CONFLICT (bank_id, signal, value) DO UPDATE SET
              labels = excluded.labels,
              source_id = coalesce(excluded.source_id, entries.source_id),
