@@ -30,6 +30,7 @@ export {
   type MatchOptions,
   type MatchResult,
   type MatchSignals,
+  signalsOf,
 } from './match/matcher.js';
 export { PdqIndex, type PdqIndexStats } from './match/pdq-index.js';
 export type { HashIndex, IndexMatch } from './match/types.js';

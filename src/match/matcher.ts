@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import type { Bank } from '../banks/types.js';
 import { WardError } from '../errors.js';
+import type { ImageHashes } from '../signals/image.js';
 import { DIHEDRAL_NAMES, type DihedralName } from '../signals/pdq/dihedral.js';
 import { PDQ_MIN_QUALITY, pdqToBytes } from '../signals/pdq/distance.js';
 import type { SqliteStore } from '../store/sqlite.js';
@@ -24,6 +25,18 @@ export interface MatchSignals {
   md5?: string;
   sha1?: string;
   sha256?: string;
+}
+
+/** The signals of a `hashImage` record, as the matcher takes them. */
+export function signalsOf(h: ImageHashes): MatchSignals {
+  return {
+    pdq: h.pdq,
+    quality: h.quality,
+    md5: h.md5,
+    sha1: h.sha1,
+    sha256: h.sha256,
+    ...(h.pdqDihedral ? { pdqDihedral: h.pdqDihedral } : {}),
+  };
 }
 
 export interface MatchOptions {

@@ -5,8 +5,8 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { WardError } from '../../errors.js';
-import { Matcher, type MatchResult, type MatchSignals } from '../../match/matcher.js';
-import { type HashRecord, hashFiles, isErrorRecord } from '../../scan/hash-files.js';
+import { Matcher, type MatchResult, type MatchSignals, signalsOf } from '../../match/matcher.js';
+import { hashFiles, isErrorRecord } from '../../scan/hash-files.js';
 import { getSignalType } from '../../signals/builtin.js';
 import type { SignalType } from '../../signals/types.js';
 import { defaultDbPath, SqliteStore } from '../../store/sqlite.js';
@@ -114,17 +114,6 @@ export async function matchCommand(argv: string[], ctx: CommandContext): Promise
   } finally {
     store.close();
   }
-}
-
-function signalsOf(h: Exclude<HashRecord, { error: unknown }>): MatchSignals {
-  return {
-    pdq: h.pdq,
-    quality: h.quality,
-    md5: h.md5,
-    sha1: h.sha1,
-    sha256: h.sha256,
-    ...(h.pdqDihedral ? { pdqDihedral: h.pdqDihedral } : {}),
-  };
 }
 
 const BY_LENGTH: Record<number, keyof MatchSignals> = { 32: 'md5', 40: 'sha1', 64: 'pdq' };
