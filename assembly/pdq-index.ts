@@ -92,10 +92,6 @@ export function queryPtr(): usize {
   return QUERY;
 }
 
-export function memoryEnd(): usize {
-  return end;
-}
-
 // @ts-ignore: decorator
 @inline
 function chunkOf(h: usize, bit: u32, len: u32): u32 {

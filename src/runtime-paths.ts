@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 export function builtFile(importMetaUrl: string, relative: string): string {
   const beside = fileURLToPath(new URL(relative, importMetaUrl));
   if (existsSync(beside)) return beside;
-  const marker = `${'/'}src${'/'}`;
+  const marker = '/src/';
   const i = beside.lastIndexOf(marker);
   return i < 0 ? beside : `${beside.slice(0, i)}/dist/${beside.slice(i + marker.length)}`;
 }

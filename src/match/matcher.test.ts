@@ -15,7 +15,7 @@ import { WardError } from '../errors.js';
 import { hashImage, type ImageHashes } from '../signals/image.js';
 import { pdqDistance, pdqToBytes } from '../signals/pdq/distance.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { Matcher, type MatchSignals } from './matcher.js';
+import { Matcher, type MatchSignals, signalsOf } from './matcher.js';
 import { PdqIndex } from './pdq-index.js';
 
 type Row = [signal: string, value: string, labels?: string[]];
@@ -44,14 +44,8 @@ function idOf(store: SqliteStore, name: string, value: string): number {
 }
 
 function signals(h: ImageHashes, withDihedral = false): MatchSignals {
-  return {
-    pdq: h.pdq,
-    quality: h.quality,
-    md5: h.md5,
-    sha1: h.sha1,
-    sha256: h.sha256,
-    ...(withDihedral && h.pdqDihedral ? { pdqDihedral: h.pdqDihedral } : {}),
-  };
+  const { pdqDihedral, ...rest } = signalsOf(h);
+  return withDihedral && pdqDihedral ? { ...rest, pdqDihedral } : rest;
 }
 
 /** The snapshot file of a bank version: `<name>#<bank id>@v<version>.pdq` (the id keeps a re-created bank from reading a stale one). */

@@ -252,7 +252,7 @@ function newestSnapshot(dir: string, prefix: string): string | undefined {
 }
 
 function buildFromStore(store: SqliteStore, bank: Bank): PdqIndex {
-  const count = store.stats(bank.name).bySignal.pdq ?? 0;
+  const count = store.count(bank.name, 'pdq');
   const hashes = Buffer.alloc(count * 32);
   const ids = new Uint32Array(count);
   let n = 0;

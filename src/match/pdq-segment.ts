@@ -15,7 +15,6 @@ interface IndexExports {
   setCount(count: number): void;
   resultsPtr(): number;
   queryPtr(): number;
-  memoryEnd(): number;
   build(): void;
   linear(radius: number): number;
   query(radius: number): number;

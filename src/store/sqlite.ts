@@ -341,19 +341,23 @@ export class SqliteStore implements BankStore {
     for (const row of stmt.iterate(bank.id, signal, afterId)) yield row as [number, string];
   }
 
+  /** How many entries of one signal type a bank has. */
+  count(bankName: string, signal: string): number {
+    const bank = this.bankRow(bankName);
+    const row = this.db
+      .prepare('SELECT count(*) AS n FROM entries WHERE bank_id = ? AND signal = ?')
+      .get(bank.id, signal);
+    return (row as { n: number }).n;
+  }
+
   /** The ids of one signal type's entries, ascending (for bringing an index snapshot up to date). */
   ids(bankName: string, signal: string): Uint32Array {
     const bank = this.bankRow(bankName);
-    const n = (
-      this.db.prepare('SELECT count(*) AS n FROM entries WHERE bank_id = ? AND signal = ?').get(bank.id, signal) as {
-        n: number;
-      }
-    ).n;
-    const out = new Uint32Array(n);
+    const out = new Uint32Array(this.count(bankName, signal));
     let i = 0;
     const stmt = this.db.prepare('SELECT id FROM entries WHERE bank_id = ? AND signal = ? ORDER BY id').pluck(true);
     for (const id of stmt.iterate(bank.id, signal)) {
-      if (i === n) break;
+      if (i === out.length) break;
       out[i++] = id as number;
     }
     return out.subarray(0, i);

@@ -59,8 +59,14 @@ export async function bankCommand(argv: string[], ctx: CommandContext): Promise<
   }
 }
 
-function openStore(values: Record<string, unknown>): SqliteStore {
-  return SqliteStore.open((values.db as string | undefined) ?? defaultDbPath());
+/** Opens the store named by --db (or the default), runs `fn`, and always closes it. */
+async function withStore<T>(values: Record<string, unknown>, fn: (store: SqliteStore) => Promise<T> | T): Promise<T> {
+  const store = SqliteStore.open((values.db as string | undefined) ?? defaultDbPath());
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
+  }
 }
 
 function oneName(positionals: string[], what: string): string {
@@ -76,14 +82,11 @@ async function create(argv: string[], ctx: CommandContext): Promise<ExitCode> {
   });
   const name = oneName(positionals, 'create');
   const distance = values.distance === undefined ? 31 : distanceArg(values.distance as string);
-  const store = openStore(values);
-  try {
+  return withStore(values, async (store) => {
     const bank = store.createBank(name, { kind: values.negative ? 'negative' : 'block', pdqDistance: distance });
     await write(ctx.stdout, `created ${bank.kind} bank ${bank.name} (pdq distance ${bank.pdqDistance})\n`);
     return EXIT.OK;
-  } finally {
-    store.close();
-  }
+  });
 }
 
 function distanceArg(value: string): number {
@@ -136,8 +139,7 @@ async function importBank(argv: string[], ctx: CommandContext): Promise<ExitCode
     ...(values['labels-column'] ? { labels: values['labels-column'] as string } : {}),
     ...(values['id-column'] ? { id: values['id-column'] as string } : {}),
   };
-  const store = openStore(values);
-  try {
+  return withStore(values, async (store) => {
     const readOptions = {
       format: fileFormat(values.format),
       signal: values.signal as string | undefined,
@@ -169,9 +171,7 @@ async function importBank(argv: string[], ctx: CommandContext): Promise<ExitCode
       `${JSON.stringify({ bank: name, added: report.added, updated: report.updated, unchanged: report.unchanged, deleted: report.deleted, invalid: report.invalidCount })}\n`,
     );
     return report.invalidCount > 0 ? EXIT.ITEM_ERRORS : EXIT.OK;
-  } finally {
-    store.close();
-  }
+  });
 }
 
 async function exportBank(argv: string[], ctx: CommandContext): Promise<ExitCode> {
@@ -182,8 +182,7 @@ async function exportBank(argv: string[], ctx: CommandContext): Promise<ExitCode
   });
   const name = oneName(positionals, 'export');
   const format = fileFormat(values.format) ?? 'ndjson'; // checked before any file is touched
-  const store = openStore(values);
-  try {
+  return withStore(values, async (store) => {
     store.stats(name); // fails clearly on an unknown bank before anything is written
     if (!values.out) {
       await writeBankFile(store.entries(name), format, ctx.stdout);
@@ -206,15 +205,12 @@ async function exportBank(argv: string[], ctx: CommandContext): Promise<ExitCode
     await writeBankFile(store.entries(name), format, out);
     await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
     return EXIT.OK;
-  } finally {
-    store.close();
-  }
+  });
 }
 
 async function list(argv: string[], ctx: CommandContext): Promise<ExitCode> {
   const { values } = parseCommandArgs(argv, { ...DB_OPTION, format: { type: 'string' } });
-  const store = openStore(values);
-  try {
+  return withStore(values, async (store) => {
     const writer = new RecordWriter<ReturnType<SqliteStore['listBanks']>[number]>(
       ctx.stdout,
       parseFormat(values.format as string | undefined, ctx.stdoutIsTTY),
@@ -225,16 +221,13 @@ async function list(argv: string[], ctx: CommandContext): Promise<ExitCode> {
     for (const b of store.listBanks()) await writer.add(b);
     await writer.end();
     return EXIT.OK;
-  } finally {
-    store.close();
-  }
+  });
 }
 
 async function stats(argv: string[], ctx: CommandContext): Promise<ExitCode> {
   const { values, positionals } = parseCommandArgs(argv, { ...DB_OPTION, format: { type: 'string' } });
   const name = oneName(positionals, 'stats');
-  const store = openStore(values);
-  try {
+  return withStore(values, async (store) => {
     const s = store.stats(name);
     const format = (values.format as string | undefined) ?? (ctx.stdoutIsTTY ? 'table' : 'json');
     if (format === 'json' || format === 'ndjson') {
@@ -250,21 +243,16 @@ async function stats(argv: string[], ctx: CommandContext): Promise<ExitCode> {
       await write(ctx.stdout, `${lines.join('\n')}\n`);
     }
     return EXIT.OK;
-  } finally {
-    store.close();
-  }
+  });
 }
 
 async function remove(argv: string[], ctx: CommandContext): Promise<ExitCode> {
   const { values, positionals } = parseCommandArgs(argv, DB_OPTION);
   const name = oneName(positionals, 'rm');
-  const store = openStore(values);
-  try {
+  return withStore(values, async (store) => {
     if (!store.deleteBank(name))
       throw new WardError('WARD_ERR_BANK_NOT_FOUND', `No bank named ${JSON.stringify(name)}`);
     await write(ctx.stdout, `removed bank ${name}\n`);
     return EXIT.OK;
-  } finally {
-    store.close();
-  }
+  });
 }
