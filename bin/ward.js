@@ -7,6 +7,7 @@ const code = await main(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   stdoutIsTTY: process.stdout.isTTY === true,
+  stderrIsTTY: process.stderr.isTTY === true,
 });
 // Let stdout drain before exiting (piped output is asynchronous).
 process.exitCode = code;

@@ -24,6 +24,14 @@ export const ERROR_CODES = {
     kind: 'input',
     doc: 'The image is truncated or corrupt and could not be decoded.',
   },
+  WARD_ERR_ARCHIVE_CORRUPT: {
+    kind: 'input',
+    doc: 'An archive (zip, tar, gzip) is truncated or malformed; entries read before the damage are kept.',
+  },
+  WARD_ERR_CHECKPOINT: {
+    kind: 'config',
+    doc: 'A scan checkpoint file is unreadable or belongs to a different scan (other inputs, banks or policy).',
+  },
   // limits
   WARD_ERR_LIMIT_PIXELS: {
     kind: 'limit',
@@ -32,6 +40,10 @@ export const ERROR_CODES = {
   WARD_ERR_LIMIT_FILE_SIZE: {
     kind: 'limit',
     doc: 'The file is larger than the configured byte limit.',
+  },
+  WARD_ERR_LIMIT_ARCHIVE: {
+    kind: 'limit',
+    doc: 'An archive entry breaks an archive limit (nesting depth, entry count, entry or total size, compression ratio: zip-bomb guards).',
   },
   // signals
   WARD_ERR_SIGNAL_INVALID: {

@@ -10,6 +10,8 @@ export interface CommandContext {
   stdout: Writable;
   stderr: Writable;
   stdoutIsTTY: boolean;
+  /** Progress bars are drawn only on a terminal. */
+  stderrIsTTY?: boolean;
 }
 
 const COMMANDS: Record<string, () => Promise<(argv: string[], ctx: CommandContext) => Promise<ExitCode>>> = {
@@ -17,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<(argv: string[], ctx: CommandContex
   demo: async () => (await import('./commands/demo.js')).demoCommand,
   bank: async () => (await import('./commands/bank.js')).bankCommand,
   match: async () => (await import('./commands/match.js')).matchCommand,
+  scan: async () => (await import('./commands/scan.js')).scanCommand,
 };
 
 const USAGES: Record<string, () => Promise<string>> = {
@@ -24,15 +27,17 @@ const USAGES: Record<string, () => Promise<string>> = {
   demo: async () => (await import('./commands/demo.js')).DEMO_USAGE,
   bank: async () => (await import('./commands/bank.js')).BANK_USAGE,
   match: async () => (await import('./commands/match.js')).MATCH_USAGE,
+  scan: async () => (await import('./commands/scan.js')).SCAN_USAGE,
 };
 
 export const MAIN_USAGE = `Usage: ward <command> [options]
 
 Commands:
+  scan    scan files, folders and archives: fingerprints, bank matches, verdicts
   hash    fingerprint images (PDQ, MD5, SHA-1, SHA-256)
   bank    manage hash lists (create, import, export, list, stats, rm)
   match   match images or hashes against banks
-  demo    run the built-in demo on generated images
+  demo    build a stand-in bank from generated images and scan a demo folder
 
 ward <command> --help shows a command's options.`;
 

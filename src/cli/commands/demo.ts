@@ -1,89 +1,163 @@
 /**
  * @module cli/commands/demo
- * `ward demo [--dir D] [--keep]`: generates benign synthetic images and near-duplicate variants,
- * hashes them, and shows which variants PDQ links back to their originals.
+ * `ward demo [--dir D] [--keep] [--format F]`: the main job on built-in data. Builds a stand-in
+ * bank from images Ward generates (benign shapes and gradients), writes a demo folder mixing
+ * near-duplicates of them with unrelated images, archives and broken files, and scans it.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sceneImage, VARIANT_KINDS, variant } from '../../demo/images.js';
-import { hashFiles, isErrorRecord } from '../../scan/hash-files.js';
-import type { ImageHashes } from '../../signals/image.js';
-import { DIHEDRAL_NAMES } from '../../signals/pdq/dihedral.js';
-import { PDQ_MATCH_DISTANCE, pdqDistance } from '../../signals/pdq/distance.js';
-import { parseCommandArgs } from '../args.js';
+import type { ParsedEntry } from '../../banks/types.js';
+import { storedZip, tarGz } from '../../demo/archives.js';
+import { sceneImage, type VariantKind, variant } from '../../demo/images.js';
+import { Matcher } from '../../match/matcher.js';
+import { loadSharp } from '../../media/image.js';
+import { DEFAULT_SCAN_CONFIG } from '../../scan/config.js';
+import { scan } from '../../scan/pipeline.js';
+import { hashImage } from '../../signals/image.js';
+import { SqliteStore } from '../../store/sqlite.js';
+import { parseCommandArgs, positiveInt } from '../args.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { write } from '../output.js';
+import { emptySummary, parseScanFormat, ScanWriter, summaryText } from '../scan-output.js';
 
-export const DEMO_USAGE = `Usage: ward demo [--dir DIR] [--keep]
+export const DEMO_USAGE = `Usage: ward demo [--dir DIR] [--keep] [--format table|ndjson|json|csv] [--jobs N]
 
-Generates benign synthetic images (shapes and gradients) plus near-duplicate variants (resized,
-re-encoded, cropped, flipped, brightened) and an unrelated control image, hashes them all with
-PDQ, and shows which variants are linked back to their originals.
-  --dir DIR   write the demo images here (default: a temporary directory)
-  --keep      keep the temporary directory`;
+Runs Ward's main job on built-in data. Builds a STAND-IN bank from benign synthetic images that
+Ward generates (shapes and gradients, standing in for known material), then scans a demo folder
+that mixes near-duplicates of them (resized, re-encoded, cropped, flipped) with unrelated images,
+archives (zip, tar.gz, a zip inside a tar.gz) and broken files, and prints the verdicts.
+  --dir DIR   build the demo here (default: a temporary directory, removed afterwards)
+  --keep      keep the temporary directory (its database and demo folder)
+  --format F  report format (default: table)
+  --jobs N    worker threads (default: all cores)`;
 
-const ORIGINALS = 4;
+const STAND_IN_NOTE =
+  'The bank in this demo is a stand-in: ordinary synthetic images (shapes and gradients) that Ward\n' +
+  'generated just now and placed in a test bank as if they were known material. No real hash list\n' +
+  'is included in Ward or used here.';
 
 export async function demoCommand(argv: string[], ctx: CommandContext): Promise<ExitCode> {
-  const { values } = parseCommandArgs(argv, { dir: { type: 'string' }, keep: { type: 'boolean' } });
-  const dir = (values.dir as string | undefined) ?? (await mkdtemp(join(tmpdir(), 'ward-demo-')));
-  await mkdir(dir, { recursive: true });
-  const out = ctx.stdout;
-  await write(out, 'Ward demo: every image here is synthetic (shapes and gradients) and generated on the spot.\n');
-  await write(out, `Writing demo images to ${dir}\n\n`);
-  const files: { path: string; original: string; kind: string }[] = [];
-  for (let i = 0; i < ORIGINALS; i++) {
-    const original = join(dir, `scene-${i}.jpg`);
-    const bytes = await sceneImage(1000 + i);
-    await writeFile(original, bytes);
-    files.push({ path: original, original, kind: 'original' });
-    for (const kind of VARIANT_KINDS) {
-      const path = join(dir, `scene-${i}-${kind}.${kind === 'brightened' ? 'png' : 'jpg'}`);
-      await writeFile(path, await variant(bytes, kind));
-      files.push({ path, original, kind });
+  const { values } = parseCommandArgs(argv, {
+    dir: { type: 'string' },
+    keep: { type: 'boolean' },
+    format: { type: 'string' },
+    jobs: { type: 'string' },
+  });
+  const format = parseScanFormat((values.format as string | undefined) ?? 'table', ctx.stdoutIsTTY);
+  const jobs = values.jobs === undefined ? undefined : positiveInt('--jobs', values.jobs as string);
+  const given = values.dir as string | undefined;
+  const dir = given ?? (await mkdtemp(join(tmpdir(), 'ward-demo-')));
+  const info = format === 'table' ? ctx.stdout : ctx.stderr;
+  try {
+    await mkdir(dir, { recursive: true });
+    await write(info, `Ward demo\n\n${STAND_IN_NOTE}\n\nWorking in ${dir}\n`);
+    const folder = join(dir, 'scan-me');
+    await mkdir(folder, { recursive: true });
+    const store = SqliteStore.open(join(dir, 'demo.db'));
+    try {
+      const planted = await buildDemo(store, folder);
+      await write(
+        info,
+        `Bank "demo-known" (block): ${planted.known} stand-in images, plus a "meme" image the list\n` +
+          'holds by mistake (PDQ + MD5 of each).\n' +
+          'Bank "demo-allow" (negative): that meme, a known false positive, so its reposts are not reported.\n\n' +
+          `Scanning ${folder} (dihedral matching on, so flipped copies are found):\n\n`,
+      );
+      const matcher = Matcher.open(store);
+      const config = { ...DEFAULT_SCAN_CONFIG, match: { ...DEFAULT_SCAN_CONFIG.match, dihedral: true } };
+      const writer = new ScanWriter(ctx.stdout, format);
+      const summary = emptySummary();
+      const started = Date.now();
+      await writer.start(new Date(started));
+      for await (const r of scan([folder], { config, matcher, jobs })) {
+        summary.items++;
+        summary.verdicts[r.verdict]++;
+        await writer.add({ ...r, path: r.path.startsWith(dir) ? r.path.slice(dir.length + 1) : r.path });
+      }
+      summary.seconds = (Date.now() - started) / 1000;
+      await writer.end(summary);
+      if (format !== 'table') await write(info, `${summaryText(summary)}\n`);
+      await write(
+        info,
+        '\nWhat happened: near-duplicates of the stand-in images MATCH (by PDQ, or MD5 for the exact\n' +
+          'copy), also inside archives; the copy of the "meme" is suppressed by the negative bank and is\n' +
+          'CLEAN; unrelated images are CLEAN; the flat image is SKIPPED (PDQ too weak to act on), as is\n' +
+          'the text file (no extractor yet); broken and truncated files are ERRORs. Ward stored only\n' +
+          `fingerprints and findings.\n\n${STAND_IN_NOTE}\n`,
+      );
+    } finally {
+      store.close();
     }
+    return EXIT.OK;
+  } finally {
+    if (!given && !values.keep) await rm(dir, { recursive: true, force: true });
   }
-  const control = join(dir, 'unrelated.png');
-  await writeFile(control, await sceneImage(9999, 'png'));
-  files.push({ path: control, original: join(dir, 'scene-0.jpg'), kind: 'unrelated' });
-  await writeFile(join(dir, 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 74, 70]));
+}
 
-  const hashes = new Map<string, ImageHashes>();
-  let errors = 0;
-  for await (const r of hashFiles([dir], { dihedral: true })) {
-    if (isErrorRecord(r)) {
-      errors++;
-      await write(out, `error    ${r.error.code} (${r.path}): ${r.error.message}\n`);
-    } else hashes.set(r.path ?? '', r);
-  }
-  await write(out, `\nHashed ${hashes.size} images (${errors} unreadable, reported above).\n\n`);
-  await write(out, 'VARIANT                         Q    DIST  LINKED  HOW\n');
-  for (const f of files) {
-    if (f.kind === 'original') continue;
-    const h = hashes.get(f.path);
-    const o = hashes.get(f.original);
-    if (!h || !o) continue;
-    const direct = pdqDistance(h.pdq, o.pdq);
-    // A mirrored copy is found by comparing against the original's dihedral hashes.
-    let best = { d: direct, how: 'pdq' };
-    (o.pdqDihedral ?? []).forEach((dh, k) => {
-      const d = pdqDistance(h.pdq, dh);
-      if (d < best.d) best = { d, how: `pdq, ${DIHEDRAL_NAMES[k]}` };
-    });
-    const linked = best.d <= PDQ_MATCH_DISTANCE;
-    const name = f.path.slice(dir.length + 1);
-    await write(
-      out,
-      `${name.padEnd(30)}  ${String(h.quality).padStart(3)}  ${String(best.d).padStart(4)}  ${linked ? 'yes' : 'no '}     ${linked ? best.how : '-'}\n`,
-    );
-  }
-  await write(out, `\nDistances are Hamming bits out of 256; PDQ links images at <= ${PDQ_MATCH_DISTANCE}.\n`);
-  await write(
-    out,
-    'PDQ survives resizing, re-encoding and colour changes; mirrored copies are caught through\nthe dihedral hashes; crops that cut the frame defeat it (a known limit of PDQ).\n',
+const KNOWN = 6;
+
+/** Generates the stand-in bank and the demo folder. */
+async function buildDemo(store: SqliteStore, folder: string): Promise<{ known: number }> {
+  const originals: Buffer[] = [];
+  for (let i = 0; i < KNOWN; i++) originals.push(await sceneImage(1000 + i));
+  const meme = await sceneImage(7000);
+  const entries = async function* (images: Buffer[], label: string): AsyncGenerator<ParsedEntry> {
+    let line = 0;
+    for (const img of images) {
+      const h = await hashImage(img);
+      yield { signal: 'pdq', value: h.pdq, labels: [label], line: ++line };
+      yield { signal: 'md5', value: h.md5, labels: [label], line: ++line };
+    }
+  };
+  store.createBank('demo-known');
+  // The block list also holds the meme, as real lists sometimes do by mistake: the negative bank
+  // is what keeps its reposts from being reported.
+  await store.importEntries('demo-known', entries([...originals, meme], 'stand-in'));
+  store.createBank('demo-allow', { kind: 'negative' });
+  await store.importEntries('demo-allow', entries([meme], 'stand-in-meme'));
+
+  const o = originals as [Buffer, Buffer, Buffer, Buffer, Buffer, Buffer];
+  const put = (name: string, bytes: Uint8Array) => writeFile(join(folder, name), bytes);
+  const v = (img: Buffer, kind: VariantKind) => variant(img, kind);
+  // Known material, altered as re-uploads alter it.
+  await put('upload-001.jpg', o[0]); // exact copy: MD5 and PDQ
+  await put('upload-002.jpg', await v(o[1], 'resized'));
+  await put('upload-003.jpg', await v(o[2], 'reencoded'));
+  await put('upload-004.jpg', await v(o[3], 'cropped'));
+  await put('upload-005.jpg', await v(o[4], 'flipped'));
+  // Unrelated images.
+  for (let i = 0; i < 4; i++)
+    await put(`holiday-${i + 1}.${i % 2 ? 'png' : 'jpg'}`, await sceneImage(5000 + i, i % 2 ? 'png' : 'jpeg'));
+  // A repost of the meme: it matches the block bank, and the negative bank suppresses that.
+  await put('meme-repost.jpg', await v(meme, 'reencoded'));
+  // Archives: a zip with a known variant, a tar.gz holding a zip holding another.
+  await put(
+    'photos.zip',
+    storedZip([
+      { name: 'trip/beach.jpg', bytes: await sceneImage(5100) },
+      { name: 'trip/scan-0042.jpg', bytes: await v(o[5], 'brightened') },
+    ]),
   );
-  if (!values.dir && !values.keep) await rm(dir, { recursive: true, force: true });
-  return EXIT.OK;
+  const inner = storedZip([{ name: 'deep/copy.jpg', bytes: await v(o[1], 'reencoded') }]);
+  await put(
+    'backup.tar.gz',
+    await tarGz([
+      { name: 'backup/inner.zip', bytes: inner },
+      { name: 'backup/readme.txt', bytes: Buffer.from('backup notes\n') },
+    ]),
+  );
+  // Broken and odd files.
+  await put('truncated.jpg', o[2].subarray(0, Math.floor(o[2].length / 3)));
+  await put('not-really.png', Buffer.from('this is text pretending to be a PNG\n'));
+  await put('empty.jpg', Buffer.alloc(0));
+  const sharp = await loadSharp();
+  await put(
+    'flat-grey.png',
+    await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 128, g: 128, b: 128 } } })
+      .png()
+      .toBuffer(),
+  );
+  return { known: KNOWN };
 }

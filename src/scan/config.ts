@@ -1,0 +1,200 @@
+/**
+ * @module scan/config
+ * The scan configuration (a JSON or YAML file given with `--config`): what to match, the policy
+ * that turns matches and findings into verdicts, and the limits. Validated strictly: an unknown
+ * key is an error, so a typo can never silently weaken a policy. Documented in docs/scan.md.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { WardError } from '../errors.js';
+import { DEFAULT_LIMITS, type Limits } from '../limits.js';
+import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS } from '../media/archive.js';
+import { PDQ_MIN_QUALITY } from '../signals/pdq/distance.js';
+import { SEVERITIES, type Severity } from './types.js';
+
+export type FindingAction = 'ignore' | 'flag' | 'match';
+export type BankAction = 'match' | 'flag' | 'ignore';
+export type FallbackAction = 'skip' | 'clean' | 'flag';
+
+export interface Policy {
+  /** Findings at or above this severity flag the item (default `medium`). */
+  flagSeverity: Severity;
+  /** Per finding type (exact, `area.*`, or `*`): overrides the severity rule. */
+  findings: Record<string, FindingAction>;
+  /** Per bank: what its matches mean (default `match`; `flag` for lists that need review). */
+  banks: Record<string, BankAction>;
+  /** PDQ matches farther than this become flags instead of matches (null: never). */
+  pdqFlagAbove: number | null;
+  /** Verdict of an image whose PDQ is too weak to match, when nothing else decided. */
+  weakHash: FallbackAction;
+  /** Verdict of an item no extractor supports, when nothing matched. */
+  unsupported: FallbackAction;
+}
+
+export interface MatchConfig {
+  /** Also query the 8 rotations and flips of each image's PDQ. */
+  dihedral: boolean;
+  /** PDQ hashes with quality below this are not matched (PDQ's convention: 50). */
+  minQuality: number;
+  /** Overrides every bank's PDQ distance (null: each bank's own). */
+  distance: number | null;
+}
+
+export interface ScanLimits extends Limits {
+  archive: ArchiveLimits & {
+    /** How many levels of archives inside archives are opened. */
+    maxDepth: number;
+  };
+  /** Bytes of archive entries held in memory at once, waiting for workers. */
+  maxBytesInFlight: number;
+}
+
+export interface ScanConfig {
+  version: 1;
+  match: MatchConfig;
+  policy: Policy;
+  limits: ScanLimits;
+}
+
+export const DEFAULT_SCAN_CONFIG: Readonly<ScanConfig> = Object.freeze({
+  version: 1,
+  match: { dihedral: false, minQuality: PDQ_MIN_QUALITY, distance: null },
+  policy: {
+    flagSeverity: 'medium',
+    findings: {},
+    banks: {},
+    pdqFlagAbove: null,
+    weakHash: 'skip',
+    unsupported: 'skip',
+  },
+  limits: {
+    ...DEFAULT_LIMITS,
+    archive: { ...DEFAULT_ARCHIVE_LIMITS, maxDepth: 4 },
+    maxBytesInFlight: 256 * 1024 * 1024,
+  },
+} satisfies ScanConfig);
+
+type Check = (value: unknown, at: string) => unknown;
+
+function bad(source: string, at: string, expected: string, value: unknown): WardError {
+  const shown = JSON.stringify(value) ?? String(value);
+  return new WardError(
+    'WARD_ERR_CONFIG_INVALID',
+    `${source}: \`${at}\` must be ${expected}, got ${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}`,
+    { path: source },
+  );
+}
+
+/**
+ * Validates a raw configuration object against the defaults' shape and returns it merged over
+ * them. `source` names the file in messages.
+ */
+export function resolveScanConfig(raw: unknown, source = 'config'): ScanConfig {
+  const int =
+    (min: number, max = Number.MAX_SAFE_INTEGER): Check =>
+    (v, at) => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+        throw bad(source, at, `an integer ${min}-${max}`, v);
+      return v;
+    };
+  const oneOf =
+    (values: readonly string[]): Check =>
+    (v, at) => {
+      if (typeof v !== 'string' || !values.includes(v)) throw bad(source, at, `one of ${values.join(', ')}`, v);
+      return v;
+    };
+  const bool: Check = (v, at) => {
+    if (typeof v !== 'boolean') throw bad(source, at, 'true or false', v);
+    return v;
+  };
+  const nullable =
+    (check: Check): Check =>
+    (v, at) =>
+      v === null ? null : check(v, at);
+  const map =
+    (check: Check): Check =>
+    (v, at) => {
+      if (!isObject(v)) throw bad(source, at, 'a map', v);
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, check(x, `${at}.${k}`)]));
+    };
+  const object =
+    (shape: Record<string, Check>): Check =>
+    (v, at) => {
+      if (!isObject(v)) throw bad(source, at, 'a map', v);
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) {
+        const check = shape[k];
+        if (!check)
+          throw bad(source, at ? `${at}.${k}` : k, `one of the known keys (${Object.keys(shape).join(', ')})`, k);
+        out[k] = check(x, at ? `${at}.${k}` : k);
+      }
+      return out;
+    };
+  const schema = object({
+    version: (v, at) => {
+      if (v !== 1) throw bad(source, at, '1 (the only configuration version)', v);
+      return v;
+    },
+    match: object({ dihedral: bool, minQuality: int(0, 100), distance: nullable(int(0, 256)) }),
+    policy: object({
+      flagSeverity: oneOf(SEVERITIES),
+      findings: map(oneOf(['ignore', 'flag', 'match'])),
+      banks: map(oneOf(['match', 'flag', 'ignore'])),
+      pdqFlagAbove: nullable(int(0, 256)),
+      weakHash: oneOf(['skip', 'clean', 'flag']),
+      unsupported: oneOf(['skip', 'clean', 'flag']),
+    }),
+    limits: object({
+      maxPixels: int(1),
+      maxFileBytes: int(1),
+      maxBytesInFlight: int(1),
+      archive: object({
+        maxDepth: int(0, 64),
+        maxEntries: int(1),
+        maxEntryBytes: int(1),
+        maxTotalBytes: int(1),
+        maxRatio: int(1),
+      }),
+    }),
+  });
+  const given = (raw ?? {}) as Record<string, unknown>;
+  const checked = schema(given, '') as Partial<Record<keyof ScanConfig, Record<string, unknown>>>;
+  const d = DEFAULT_SCAN_CONFIG;
+  return {
+    version: 1,
+    match: { ...d.match, ...checked.match },
+    policy: { ...d.policy, ...checked.policy } as Policy,
+    limits: {
+      ...d.limits,
+      ...checked.limits,
+      archive: { ...d.limits.archive, ...(checked.limits?.archive as object | undefined) },
+    } as ScanLimits,
+  };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Reads a JSON or YAML configuration file (YAML is a superset of JSON: one parser for both). */
+export async function loadScanConfig(path: string): Promise<ScanConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new WardError(
+      'WARD_ERR_CONFIG_INVALID',
+      `Cannot read the configuration file (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
+      { path },
+      cause,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { maxAliasCount: 100 });
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message.split('\n')[0] : 'parse error';
+    throw new WardError('WARD_ERR_CONFIG_INVALID', `${path}: not valid YAML or JSON: ${message}`, { path }, cause);
+  }
+  return resolveScanConfig(raw ?? {}, path);
+}

@@ -1,0 +1,79 @@
+/**
+ * @module scan/plugins
+ * The plugin slots of the scan pipeline. A content type is recognised by a sniffer (magic bytes,
+ * never the file name); each content type has extractors that turn an item's bytes into signals
+ * and findings. A new format or content type is one file plus one line in scan/builtin.ts.
+ *
+ * Extractors run on worker threads: the registry is filled by importing scan/builtin.js, in the
+ * main thread and in every worker alike, so registrations must be side-effect-free module code.
+ */
+import type { Limits } from '../limits.js';
+import type { ContentType, Finding, ItemSignals } from './types.js';
+
+/** Bytes read from the start of every file for sniffing (tar needs 262, safetensors a few KiB). */
+export const SNIFF_BYTES = 4096;
+
+export interface Sniffer {
+  contentType: ContentType;
+  /** The format within the content type (e.g. `jpeg`), or undefined when the bytes are not it. */
+  sniff(head: Uint8Array): string | undefined;
+}
+
+export interface ExtractInput {
+  /** The whole item (never larger than `limits.maxFileBytes`). */
+  bytes: Uint8Array;
+  contentType: ContentType;
+  format: string | undefined;
+  /** A label for messages (file path or archive path); never used to open anything. */
+  name: string;
+  limits: Limits;
+  options: ExtractOptions;
+}
+
+/** Options every extractor sees (from the scan configuration). */
+export interface ExtractOptions {
+  /** Compute the 8 dihedral PDQ hashes too (dihedral matching). */
+  dihedral?: boolean;
+}
+
+export interface ExtractOutput {
+  signals?: ItemSignals;
+  findings?: Finding[];
+  media?: { width?: number; height?: number };
+  /** Set when the extractor declines the item (recognised but not supported). */
+  unsupported?: string;
+}
+
+export interface Extractor {
+  /** Stable name, reported as a finding's `source`. */
+  name: string;
+  contentTypes: readonly ContentType[];
+  extract(input: ExtractInput): Promise<ExtractOutput>;
+}
+
+const sniffers: Sniffer[] = [];
+const extractors: Extractor[] = [];
+
+/** Adds a sniffer; `first` puts it before the others (e.g. a zip-based model format before zip). */
+export function registerSniffer(sniffer: Sniffer, first = false): void {
+  if (first) sniffers.unshift(sniffer);
+  else sniffers.push(sniffer);
+}
+
+export function registerExtractor(extractor: Extractor): void {
+  if (extractors.some((e) => e.name === extractor.name)) return; // module imported twice
+  extractors.push(extractor);
+}
+
+/** Content type and format from the first bytes; `other` when nothing recognises them. */
+export function sniffContent(head: Uint8Array): { contentType: ContentType; format?: string } {
+  for (const s of sniffers) {
+    const format = s.sniff(head);
+    if (format !== undefined) return { contentType: s.contentType, format };
+  }
+  return { contentType: 'other' };
+}
+
+export function extractorsFor(contentType: ContentType): Extractor[] {
+  return extractors.filter((e) => e.contentTypes.includes(contentType));
+}
