@@ -51,7 +51,11 @@ describe('Checkpoint', () => {
     third.close();
     // Appends went after the existing lines (positioned writes), header intact.
     const lines = readFileSync(path, 'utf8').trim().split('\n');
-    expect(JSON.parse(lines[0] as string)).toMatchObject({ ward: 'ward-scan-checkpoint', version: 1, fingerprint: 'fp' });
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      ward: 'ward-scan-checkpoint',
+      version: 1,
+      fingerprint: 'fp',
+    });
     expect(lines).toHaveLength(7);
   });
 

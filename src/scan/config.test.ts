@@ -1,5 +1,4 @@
-import { writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -61,7 +60,13 @@ describe('scan configuration', () => {
     });
     await expect(loadScanConfig(join(dir, 'missing.yaml'))).rejects.toMatchObject({ code: 'WARD_ERR_CONFIG_INVALID' });
     // YAML alias bombs are refused by the parser's alias limit, not expanded.
-    const bomb = `a: &a [x, x, x, x, x, x, x, x, x, x]\n${Array.from({ length: 12 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`).join('\n')}\n`;
+    const bomb = `a: &a [x, x, x, x, x, x, x, x, x, x]\n${Array.from(
+      { length: 12 },
+      (_, i) =>
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(97 + i)}`)
+          .join(', ')}]`,
+    ).join('\n')}\n`;
     await expect(loadScanConfig(file('bomb.yaml', bomb))).rejects.toMatchObject({
       code: 'WARD_ERR_CONFIG_INVALID',
       message: expect.stringMatching(/not valid YAML or JSON.*[Aa]lias/),

@@ -33,7 +33,9 @@ describe('decide', () => {
 
   it('precedence: match > flag > error > skipped > clean', () => {
     const err = { code: 'WARD_ERR_IMAGE_DECODE', message: 'bad' };
-    expect(decide({ matches: [hit({ signal: 'md5', distance: 0 })], findings: [finding()], error: err }, policy()).verdict).toBe('match');
+    expect(
+      decide({ matches: [hit({ signal: 'md5', distance: 0 })], findings: [finding()], error: err }, policy()).verdict,
+    ).toBe('match');
     expect(decide({ matches: [], findings: [finding()], error: err }, policy()).verdict).toBe('flag');
     expect(decide({ matches: [], findings: [], error: err, weak: 'w' }, policy()).verdict).toBe('error');
     expect(decide({ matches: [], findings: [], weak: 'w' }, policy()).verdict).toBe('skipped');
@@ -44,8 +46,12 @@ describe('decide', () => {
   it('per-bank actions and the PDQ review distance', () => {
     expect(decide({ matches: [hit()], findings: [] }, policy({ banks: { known: 'flag' } })).verdict).toBe('flag');
     expect(decide({ matches: [hit()], findings: [] }, policy({ banks: { known: 'ignore' } })).verdict).toBe('clean');
-    expect(decide({ matches: [hit({ distance: 25 })], findings: [] }, policy({ pdqFlagAbove: 20 })).verdict).toBe('flag');
-    expect(decide({ matches: [hit({ distance: 20 })], findings: [] }, policy({ pdqFlagAbove: 20 })).verdict).toBe('match');
+    expect(decide({ matches: [hit({ distance: 25 })], findings: [] }, policy({ pdqFlagAbove: 20 })).verdict).toBe(
+      'flag',
+    );
+    expect(decide({ matches: [hit({ distance: 20 })], findings: [] }, policy({ pdqFlagAbove: 20 })).verdict).toBe(
+      'match',
+    );
     // Exact matches are never demoted by the PDQ distance rule.
     expect(
       decide({ matches: [hit({ signal: 'md5', distance: 0 })], findings: [] }, policy({ pdqFlagAbove: 0 })).verdict,
@@ -55,9 +61,9 @@ describe('decide', () => {
   it('findings flag by severity unless the policy maps their type', () => {
     expect(decide({ matches: [], findings: [finding({ severity: 'low' })] }, policy()).verdict).toBe('clean');
     expect(decide({ matches: [], findings: [finding({ severity: 'medium' })] }, policy()).verdict).toBe('flag');
-    expect(decide({ matches: [], findings: [finding({ severity: 'low' })] }, policy({ flagSeverity: 'low' })).verdict).toBe(
-      'flag',
-    );
+    expect(
+      decide({ matches: [], findings: [finding({ severity: 'low' })] }, policy({ flagSeverity: 'low' })).verdict,
+    ).toBe('flag');
     const p = policy({ findings: { 'text.*': 'ignore', 'text.stated-age': 'match' } });
     expect(findingAction(p, finding())).toBe('ignore');
     expect(findingAction(p, finding({ type: 'text.stated-age' }))).toBe('match');
@@ -70,7 +76,9 @@ describe('decide', () => {
 
   it('fallbacks are configurable, and a suppressed match explains a clean', () => {
     expect(decide({ matches: [], findings: [], weak: 'w' }, policy({ weakHash: 'flag' })).verdict).toBe('flag');
-    expect(decide({ matches: [], findings: [], unsupported: 'u' }, policy({ unsupported: 'clean' })).verdict).toBe('clean');
+    expect(decide({ matches: [], findings: [], unsupported: 'u' }, policy({ unsupported: 'clean' })).verdict).toBe(
+      'clean',
+    );
     const d = decide({ matches: [], suppressedBy: [hit({ bank: 'allow' })], findings: [] }, policy());
     expect(d.verdict).toBe('clean');
     expect(d.reasons).toEqual([expect.objectContaining({ rule: 'suppressed', ref: 'allow' })]);
