@@ -34,8 +34,30 @@ export {
 } from './match/matcher.js';
 export { PdqIndex, type PdqIndexStats } from './match/pdq-index.js';
 export type { HashIndex, IndexMatch } from './match/types.js';
+export {
+  type ArchiveEntry,
+  type ArchiveFormat,
+  type ArchiveLimits,
+  DEFAULT_ARCHIVE_LIMITS,
+  readArchive,
+  sniffArchive,
+} from './media/archive.js';
 // Content sniffing.
 export { type ImageFormat, sniffImage } from './media/sniff.js';
+// The scan pipeline: items, extractor plugins, policy, verdicts, checkpoints.
+export { Checkpoint } from './scan/checkpoint.js';
+export {
+  type BankAction,
+  DEFAULT_SCAN_CONFIG,
+  type FallbackAction,
+  type FindingAction,
+  loadScanConfig,
+  type MatchConfig,
+  type Policy,
+  resolveScanConfig,
+  type ScanConfig,
+  type ScanLimits,
+} from './scan/config.js';
 export {
   type ErrorRecord,
   type HashFilesOptions,
@@ -43,6 +65,32 @@ export {
   hashFiles,
   isErrorRecord,
 } from './scan/hash-files.js';
+export { itemKey } from './scan/items.js';
+export { type ScanOptions, scan } from './scan/pipeline.js';
+export {
+  type ExtractInput,
+  type ExtractOptions,
+  type ExtractOutput,
+  type Extractor,
+  registerExtractor,
+  registerSniffer,
+  type Sniffer,
+  sniffContent,
+} from './scan/plugins.js';
+export { type Decision, decide, findingAction, type PolicyInput } from './scan/policy.js';
+export {
+  CONTENT_TYPES,
+  type ContentType,
+  type Finding,
+  type ItemReport,
+  type ItemSignals,
+  REPORT_SCHEMA_VERSION,
+  type Reason,
+  SEVERITIES,
+  type Severity,
+  VERDICTS,
+  type Verdict,
+} from './scan/types.js';
 export { BUILTIN_SIGNALS, getSignalType } from './signals/builtin.js';
 // Hashing an image file or buffer (PDQ + MD5/SHA-1/SHA-256), and many files on worker threads.
 export { type HashImageOptions, hashImage, type ImageHashes } from './signals/image.js';

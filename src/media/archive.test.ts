@@ -51,6 +51,8 @@ function summary(entries: ArchiveEntry[]): [string, number, string][] {
 function bytesOf(e: ArchiveEntry | undefined): Buffer {
   if (e === undefined || !('bytes' in e)) throw new Error(`expected bytes, got ${JSON.stringify(e)}`);
   expect(e.size).toBe(e.bytes.length);
+  // Its own ArrayBuffer, so the pipeline can transfer it to a worker without a copy.
+  expect([e.bytes.byteOffset, e.bytes.buffer.byteLength]).toEqual([0, e.bytes.length]);
   return Buffer.from(e.bytes);
 }
 

@@ -355,7 +355,18 @@ async function collect(stream: AsyncIterable<Buffer>, max: number, exact?: numbe
     chunks.push(chunk);
   }
   if (exact !== undefined && n !== exact) throw corrupt(`Entry has ${n} bytes, not its declared ${exact}`);
-  return Buffer.concat(chunks, n);
+  return ownedConcat(chunks, n);
+}
+
+/**
+ * The chunks joined into a buffer with an ArrayBuffer of its own (Buffer.concat may use the shared
+ * pool), so the caller can transfer it to a worker thread without a copy.
+ */
+function ownedConcat(chunks: readonly Buffer[], n: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(n);
+  let at = 0;
+  for (const chunk of chunks) at += chunk.copy(out, at);
+  return out;
 }
 
 /** Reads and discards the rest of a stream. */
@@ -734,15 +745,17 @@ async function* readGzip(src: Source, state: ReadState): AsyncGenerator<ArchiveE
       yield tooBig(label, state, head.bytes.length);
       return;
     }
-    let bytes = head.bytes;
-    if (!head.ended) {
-      try {
+    let bytes: Buffer;
+    try {
+      if (head.ended) {
+        bytes = ownedConcat([head.bytes], head.bytes.length);
+      } else {
         guard.unshift(head.bytes);
         bytes = await collect(limitedTo(guard, state.entryCap), Number.POSITIVE_INFINITY);
-      } catch (cause) {
-        yield { ...label, error: failure(cause) };
-        return;
       }
+    } catch (cause) {
+      yield { ...label, error: failure(cause) };
+      return;
     }
     yield { ...label, size: bytes.length, bytes };
   } finally {
