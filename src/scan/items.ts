@@ -143,8 +143,12 @@ async function* container(
     return;
   }
   if (!options.skipItem?.(item.key)) yield { ...item, bytes: undefined };
+  // Zips may repeat a name; a repeat is reported as `name#<index>` so every item has its own key.
+  const seen = new Set<string>();
   for await (const entry of readArchive(source, item.format as ArchiveFormat, limits)) {
-    const archivePath = item.archivePath === undefined ? entry.name : `${item.archivePath}!/${entry.name}`;
+    const name = seen.has(entry.name) ? `${entry.name}#${entry.index}` : entry.name;
+    seen.add(name);
+    const archivePath = item.archivePath === undefined ? name : `${item.archivePath}!/${name}`;
     const key = itemKey(item.path, archivePath);
     const findings = entry.unsafeName ? [unsafeNameFinding(entry.name)] : [];
     if ('error' in entry) {
