@@ -343,18 +343,25 @@ function overTotal(label: Label, state: ReadState): ArchiveEntry {
  * it happens, so at most `max` bytes are ever held); so is fewer than `exact` when given.
  */
 async function collect(stream: AsyncIterable<Buffer>, max: number, exact?: number): Promise<Buffer> {
+  // With the size declared, one buffer of that size is filled in place: holding the chunks and
+  // concatenating them would need twice the entry's size at the peak.
+  if (exact !== undefined) {
+    const out = Buffer.allocUnsafeSlow(exact);
+    let n = 0;
+    for await (const chunk of stream) {
+      if (n + chunk.length > exact) throw corrupt(`Entry is larger than its declared size of ${exact} bytes`);
+      n += chunk.copy(out, n);
+    }
+    if (n !== exact) throw corrupt(`Entry has ${n} bytes, not its declared ${exact}`);
+    return out;
+  }
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const chunk of stream) {
     n += chunk.length;
-    if (n > max) {
-      throw exact === undefined
-        ? corrupt(`Entry is larger than the ${max} bytes its header declares`)
-        : corrupt(`Entry is larger than its declared size of ${exact} bytes`);
-    }
+    if (n > max) throw corrupt(`Entry is larger than the ${max} bytes its header declares`);
     chunks.push(chunk);
   }
-  if (exact !== undefined && n !== exact) throw corrupt(`Entry has ${n} bytes, not its declared ${exact}`);
   return ownedConcat(chunks, n);
 }
 
@@ -401,7 +408,7 @@ function planZipRecord(r: ZipRecord, state: ReadState): ZipPlan {
   if (uncompressedSize > state.entryCap) return { entry: tooBig(label, state, uncompressedSize), stop: false };
   const { maxRatio } = state.limits;
   if (compressedSize > 0 && uncompressedSize / compressedSize > maxRatio) {
-    const ratio = Math.round(uncompressedSize / compressedSize);
+    const ratio = Math.floor((uncompressedSize / compressedSize) * 10) / 10; // 1000.4 must not read as 1000
     const message = `Entry expands ${ratio}:1, more than the limit of ${maxRatio}:1 (zip bomb guard): not read`;
     return { entry: limitEntry(label, message), stop: false };
   }
@@ -697,7 +704,7 @@ async function* readTar(input: Readable, state: ReadState): AsyncGenerator<Archi
       }
       let bytes: Buffer;
       try {
-        bytes = await collect(entry, size);
+        bytes = await collect(entry, size, size);
       } catch (cause) {
         yield { ...label, error: failure(cause) };
         return;
@@ -801,7 +808,7 @@ class GunzipGuard extends Transform {
       return;
     }
     if (this.#out >= RATIO_FLOOR_BYTES && this.#out > maxRatio * this.#gunzip.bytesWritten) {
-      const ratio = Math.round(this.#out / Math.max(1, this.#gunzip.bytesWritten));
+      const ratio = Math.floor((this.#out / Math.max(1, this.#gunzip.bytesWritten)) * 10) / 10;
       const message = `Gzip stream expands ${ratio}:1, more than the limit of ${maxRatio}:1 (compression bomb guard): the rest not read`;
       callback(overLimit(message));
       return;

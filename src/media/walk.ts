@@ -54,6 +54,11 @@ async function* walkDir(dir: string, seen: Set<string>): AsyncGenerator<WalkEntr
     }
     if (st.isDirectory()) yield* walkDir(path, seen);
     else if (st.isFile()) yield { path, size: st.size };
+    else
+      yield {
+        path,
+        error: { code: 'WARD_ERR_INPUT_NOT_FOUND', message: 'Not a regular file (device, FIFO or socket)' },
+      };
   }
 }
 

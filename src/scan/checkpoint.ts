@@ -85,6 +85,10 @@ export class Checkpoint {
         if (end > size) throw new Error('torn');
         value = JSON.parse(line);
       } catch {
+        // A first line that is neither a header nor a header cut short: not a checkpoint (maybe a
+        // file named by mistake), refused rather than truncated.
+        if (lineNo === 1 && !(end > size && isTornHeader(line)))
+          throw this.corrupt('it is not a Ward scan checkpoint (v1)');
         torn = true; // only acceptable for the last line
         offset = end;
         continue;
@@ -185,6 +189,13 @@ export class Checkpoint {
       this.fd = -1;
     }
   }
+}
+
+const HEADER_START = `{"ward":${JSON.stringify(MAGIC)},"version":${VERSION},"fingerprint":"`;
+
+/** The beginning of a header line, cut short by a crash while it was written. */
+function isTornHeader(line: string): boolean {
+  return HEADER_START.startsWith(line) || line.startsWith(HEADER_START);
 }
 
 function errno(cause: unknown): string {

@@ -72,13 +72,20 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
-const SUMMARY = /^Scanned (\d+) items in [\d.]+ s.*: match (\d+), flag (\d+), clean (\d+), skipped (\d+), error (\d+)$/m;
+const SUMMARY =
+  /^Scanned (\d+) items in [\d.]+ s.*: match (\d+), flag (\d+), clean (\d+), skipped (\d+), error (\d+)$/m;
 
 // ---------------------------------------------------------------------------------------------
 // The schema
 
 const schemaDir = join(PROJECT_ROOT, 'docs', 'schema');
-const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, validateFormats: false });
+const ajv = new Ajv2020({
+  allErrors: true,
+  strict: true,
+  strictRequired: false, // "required" without "properties" is valid JSON Schema (summary.verdicts)
+  allowUnionTypes: true,
+  validateFormats: false, // date-time is checked with Date.parse below
+});
 ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, 'scan-item.v1.json'), 'utf8')));
 ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, 'scan-report.v1.json'), 'utf8')));
 const validateItem = ajv.getSchema('https://ward.invalid/schema/scan-item.v1.json');
@@ -625,7 +632,8 @@ describe('ward scan: verdicts and the item contract', () => {
       ward(['scan', join(root, 'does-not-exist.jpg'), join(errorDir, 'broken.jpg')]),
     ]);
     expect(clean.code, clean.stdout).toBe(0);
-    expect(parseLines(clean.stdout).map((x) => x.verdict)).toEqual(['skipped', 'skipped', 'clean', 'clean']);
+    // empty.bin, one.jpg, readme.txt, two.png
+    expect(parseLines(clean.stdout).map((x) => x.verdict)).toEqual(['skipped', 'clean', 'skipped', 'clean']);
     expect(errors.code).toBe(2);
     const errs = parseLines(errors.stdout);
     expect(errs.map((x) => [x.verdict, x.error?.code])).toEqual([
@@ -735,13 +743,40 @@ describe('ward scan --checkpoint', () => {
       expect(r.stderr).toContain('WARD_ERR_CHECKPOINT');
     }
     expect(readFileSync(cp).equals(before)).toBe(true);
-    // Not a checkpoint at all: refused too, and left alone.
-    const notCp = join(dir, 'notes.txt');
-    writeFileSync(notCp, 'my notes\n');
+    // Not a checkpoint at all (a file named by mistake): refused too, and left alone.
+    for (const text of ['my notes\n', 'my notes', '{"some":"json"}\n', 'two\nlines\n']) {
+      const notCp = join(dir, 'notes.txt');
+      writeFileSync(notCp, text);
+      const r = await ward(['scan', '--checkpoint', notCp, f('a-known.jpg')]);
+      expect([text, r.code, r.stdout]).toEqual([text, 3, '']);
+      expect(r.stderr).toContain('WARD_ERR_CHECKPOINT');
+      expect(readFileSync(notCp, 'utf8')).toBe(text);
+    }
+  });
+
+  // Fixed bug: a file whose only line was not JSON was taken for a journal whose header was torn:
+  // it was truncated to nothing (the file named by mistake was lost) and the scan went on.
+  it('regression: a one-line file that is not a checkpoint is refused, not truncated', async () => {
+    const notCp = join(tempDir('ward-scan-cp-'), 'todo.txt');
+    writeFileSync(notCp, 'buy milk\n');
     const r = await ward(['scan', '--checkpoint', notCp, f('a-known.jpg')]);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('WARD_ERR_CHECKPOINT');
-    expect(readFileSync(notCp, 'utf8')).toBe('my notes\n');
+    expect(readFileSync(notCp, 'utf8')).toBe('buy milk\n');
+  });
+
+  it('starts over when the crash tore the header itself', async () => {
+    const dir = tempDir('ward-scan-cp-');
+    const cp = join(dir, 'scan.cp');
+    const args = ['scan', '--checkpoint', cp, f('a-known.jpg'), f('e-md5.png')];
+    const first = await ward(args);
+    const header = readFileSync(cp, 'utf8').split('\n')[0] as string;
+    writeFileSync(cp, header.slice(0, 30));
+    const again = await ward(args);
+    expect(again.code, again.stderr).toBe(1);
+    expect(again.stdout).toBe(first.stdout);
+    expect(again.stderr).not.toContain('from the checkpoint');
+    expect(journalLines(cp)[0]).toEqual(JSON.parse(header));
   });
 
   it('tolerates a torn last line: drops it and rescans that item', async () => {
@@ -765,75 +800,109 @@ describe('ward scan --checkpoint', () => {
     expect(readFileSync(cp, 'utf8')).toBe(text);
   });
 
-  it('resumes a crashed scan: killed mid-way, the rest is scanned, journaled items are not rescanned', async () => {
-    const dir = tempDir('ward-scan-crash-');
-    const many = join(dir, 'many');
-    mkdirSync(many);
+  describe('after a crash (SIGKILL)', () => {
+    let many: string;
+    let baseline: RunResult;
+    let total: number;
     const name = (i: number) => join(many, `img-${String(i).padStart(3, '0')}.jpg`);
-    for (let i = 0; i < 150; i++) writeFileSync(name(i), await sceneImage(1000 + i));
-    // An archive among them, so the crash may land inside one.
-    const zipEntries = [];
-    for (let i = 0; i < 12; i++) zipEntries.push({ name: `z${i}.jpg`, data: await sceneImage(2000 + i) });
-    writeFileSync(join(many, 'img-030.zip'), zipOf(zipEntries));
-    const cp = join(dir, 'scan.cp');
-    const bin = join(PROJECT_ROOT, 'bin', 'ward.js');
-    const args = ['scan', '--jobs', '1', '--checkpoint', cp, many, '--db', db];
+    const ZIP_ENTRIES = 12;
 
-    const baseline = await ward(['scan', '--jobs', '1', many]);
-    expect(baseline.code, baseline.stderr).toBe(0);
-    const total = parseLines(baseline.stdout).length;
-    expect(total).toBe(150 + 1 + 12);
+    beforeAll(async () => {
+      many = join(tempDir('ward-scan-crash-'), 'many');
+      mkdirSync(many);
+      for (let i = 0; i < 150; i++) writeFileSync(name(i), await sceneImage(1000 + i));
+      // An archive among them (after img-030.jpg), so a crash can land inside one.
+      const zipEntries = [];
+      for (let i = 0; i < ZIP_ENTRIES; i++) zipEntries.push({ name: `z${i}.jpg`, data: await sceneImage(2000 + i) });
+      writeFileSync(join(many, 'img-030.zip'), zipOf(zipEntries));
+      baseline = await ward(['scan', '--jobs', '1', many]);
+      expect(baseline.code, baseline.stderr).toBe(0);
+      total = parseLines(baseline.stdout).length;
+      expect(total).toBe(150 + 1 + ZIP_ENTRIES);
+    }, 120_000);
 
-    const child: ChildProcess = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'ignore', 'ignore'] });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    let finished = false;
-    void exited.then(() => (finished = true));
-    const lineCount = () => {
+    /**
+     * Starts `ward scan --jobs 1 --checkpoint` on the folder, SIGKILLs it once `killWhen(journal)`
+     * holds, replaces the content of a journaled image, resumes, and checks the outcome.
+     */
+    async function crashAndResume(killWhen: (journal: string) => boolean): Promise<string> {
+      const cp = join(tempDir('ward-scan-crash-'), 'scan.cp');
+      const args = ['scan', '--jobs', '1', '--checkpoint', cp, many];
+      const bin = join(PROJECT_ROOT, 'bin', 'ward.js');
+      const child: ChildProcess = spawn(process.execPath, [bin, ...args, '--db', db], {
+        stdio: ['ignore', 'ignore', 'ignore'],
+      });
+      let finished = false;
+      const exited = new Promise<void>((resolve) =>
+        child.on('exit', () => {
+          finished = true;
+          resolve();
+        }),
+      );
+      const journalNow = () => {
+        try {
+          return readFileSync(cp, 'utf8');
+        } catch {
+          return '';
+        }
+      };
+      const deadline = Date.now() + 60_000;
+      while (!finished && !killWhen(journalNow()) && Date.now() < deadline) await sleep(2);
+      child.kill('SIGKILL');
+      await exited;
+      const journal = readFileSync(cp, 'utf8');
+      expect(journal, 'the scan finished before the kill').not.toContain('"complete":true');
+      const journaled = journal
+        .split('\n')
+        .slice(1)
+        .filter((l) => l.startsWith('{"r":') && l.endsWith('}'))
+        .map((l) => JSON.parse(l).r);
+      expect(journaled.length).toBeGreaterThanOrEqual(19);
+      expect(journaled.length).toBeLessThan(total);
+
+      // Replace a journaled file's content: a resumed scan must not look at it again.
+      const replaced = name(3);
+      const original = readFileSync(replaced);
+      expect(journaled.map((r) => r.path)).toContain(replaced);
+      writeFileSync(replaced, await sceneImage(9999));
       try {
-        return readFileSync(cp, 'utf8').split('\n').length - 1;
-      } catch {
-        return 0;
+        const resumed = await ward(args);
+        expect(resumed.code, resumed.stderr).toBe(0);
+        expect(resumed.stderr).toContain(`, ${journaled.length} from the checkpoint`);
+        // The same output as the uninterrupted run on the original files: the replaced file keeps
+        // its old digests (proof it was not rescanned); every item once; the right total.
+        expect(resumed.stdout).toBe(baseline.stdout);
+        const out = parseLines(resumed.stdout);
+        expect(out).toHaveLength(total);
+        expect(new Set(out.map(label)).size).toBe(total);
+        expect(out.find((x) => x.path === replaced).signals.md5).not.toBe(hashOf(replaced));
+        // A fresh scan of the folder as it is now differs in that file only.
+        const fresh = parseLines((await ward(['scan', '--jobs', '1', many])).stdout);
+        const base = parseLines(baseline.stdout);
+        const differ = fresh.filter((x, i) => JSON.stringify(x) !== JSON.stringify(base[i])).map((x) => x.path);
+        expect(differ).toEqual([replaced]);
+
+        // The journal now holds every item once and is complete.
+        const lines = journalLines(cp);
+        expect(lines.at(-1)).toEqual({ complete: true });
+        expect(lines.filter((l) => 'r' in l).map((l) => l.r)).toEqual(out);
+        expect(lines.filter((l) => 'c' in l)).toHaveLength(1);
+      } finally {
+        writeFileSync(replaced, original);
       }
-    };
-    const deadline = Date.now() + 30_000;
-    while (lineCount() < 20 && !finished && Date.now() < deadline) await sleep(2);
-    child.kill('SIGKILL');
-    await exited;
-    const journal = readFileSync(cp, 'utf8');
-    expect(journal).not.toContain('"complete":true'); // the kill landed before the end
-    const journaled = journal
-      .split('\n')
-      .slice(1)
-      .filter((l) => l.startsWith('{"r":') && l.endsWith('}'))
-      .map((l) => JSON.parse(l).r);
-    expect(journaled.length).toBeGreaterThanOrEqual(19);
-    expect(journaled.length).toBeLessThan(total);
+      return journal;
+    }
 
-    // Replace a journaled file's content: a resumed scan must not look at it again.
-    const replaced = name(3);
-    expect(journaled.map((r) => r.path)).toContain(replaced);
-    writeFileSync(replaced, await sceneImage(9999));
+    it('resumes a scan killed after 20 journal lines: the rest is scanned, journaled items are not', async () => {
+      await crashAndResume((journal) => journal.split('\n').length - 1 >= 20);
+    }, 120_000);
 
-    const resumed = await ward(args.slice(0, -2));
-    expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toContain(`, ${journaled.length} from the checkpoint`);
-    // The same output as the uninterrupted run on the original files: the replaced file keeps
-    // its old digests (proof it was not rescanned); every item once; the right total.
-    expect(resumed.stdout).toBe(baseline.stdout);
-    const out = parseLines(resumed.stdout);
-    expect(out).toHaveLength(total);
-    expect(new Set(out.map(label)).size).toBe(total);
-    const fresh = parseLines((await ward(['scan', '--jobs', '1', many])).stdout);
-    const base = parseLines(baseline.stdout);
-    const differ = fresh.map((x, i) => (JSON.stringify(x) === JSON.stringify(base[i]) ? undefined : x.path));
-    expect(differ.filter((p) => p !== undefined)).toEqual([replaced]);
-    expect(out.find((x) => x.path === replaced).signals.md5).not.toBe(hashOf(replaced));
-
-    // The journal now holds every item once and is complete.
-    const lines = journalLines(cp);
-    expect(lines.at(-1)).toEqual({ complete: true });
-    const all = lines.filter((l) => 'r' in l).map((l) => l.r);
-    expect(all).toHaveLength(total);
-    expect(all).toEqual(out);
-  }, 120_000);
+    it('resumes a scan killed inside an archive: its remaining entries are read, the others replayed', async () => {
+      const journal = await crashAndResume(
+        (j) => j.includes('"archivePath":"z3.jpg"') && !j.includes('"archivePath":"z9.jpg"'),
+      );
+      expect(journal).toContain('"archivePath":"z3.jpg"');
+      expect(journal).not.toContain('{"c":');
+    }, 120_000);
+  });
 });

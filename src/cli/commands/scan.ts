@@ -78,7 +78,7 @@ export async function scanCommand(argv: string[], ctx: CommandContext): Promise<
         .update(
           JSON.stringify({
             inputs: positionals.map((p) => resolve(p)),
-            from: from === undefined || from === '-' ? from : resolve(from),
+            from: from === undefined || from === '-' ? from : { path: resolve(from), sha256: await fileSha256(from) },
             banks: matcher.banks.map((b) => [b.name, b.version]),
             config,
           }),
@@ -144,6 +144,17 @@ export async function scanCommand(argv: string[], ctx: CommandContext): Promise<
     out?.destroy();
     store.close();
   }
+}
+
+/** The path list's content is part of a checkpoint's fingerprint: another list is another scan. */
+async function fileSha256(path: string): Promise<string> {
+  const h = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  } catch (cause) {
+    throw new WardError('WARD_ERR_INPUT_NOT_FOUND', `Cannot read the path list ${JSON.stringify(path)}`, { path }, cause);
+  }
+  return h.digest('hex');
 }
 
 /** Counts files under the inputs for the progress bar's ETA (runs beside the scan). */
