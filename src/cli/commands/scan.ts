@@ -152,7 +152,12 @@ async function fileSha256(path: string): Promise<string> {
   try {
     for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   } catch (cause) {
-    throw new WardError('WARD_ERR_INPUT_NOT_FOUND', `Cannot read the path list ${JSON.stringify(path)}`, { path }, cause);
+    throw new WardError(
+      'WARD_ERR_INPUT_NOT_FOUND',
+      `Cannot read the path list ${JSON.stringify(path)}`,
+      { path },
+      cause,
+    );
   }
   return h.digest('hex');
 }
