@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { readBankFile } from '../dist/banks/formats/read.js';
-import { readBankFileInWorker } from '../dist/banks/formats/read-worker.js';
+import { readBankFileBatchesInWorker } from '../dist/banks/formats/read-worker.js';
 import { seededRandom } from '../dist/demo/images.js';
 import { LinearPdqIndex } from '../dist/match/linear.js';
 import { loadPdqIndexFile, PdqIndex } from '../dist/match/pdq-index.js';
@@ -293,7 +293,7 @@ async function benchImport(n) {
   store.createBank('bench');
   t = performance.now();
   // As `ward bank import` does it: parsing on a worker thread, writes on this one.
-  const report = await store.importEntries('bench', readBankFileInWorker(file), { source: 'bench.csv' });
+  const report = await store.importEntries('bench', readBankFileBatchesInWorker(file), { source: 'bench.csv' });
   const importS = (performance.now() - t) / 1000;
   store.close();
   const out = { n, fileMiB: statSync(file).size / 2 ** 20, parseS, importS, added: report.added, parsed };

@@ -39,6 +39,20 @@ export interface RowIssue {
   message: string;
 }
 
+/**
+ * Entries parsed on a worker thread, handed to the store in one piece: `rows` is a JSON array of
+ * `[signal, value, labels, sourceId, line]` rows (labels as `encodeLabels` writes them, sourceId
+ * null when absent), so the store can stage a whole batch with one statement. `issues` are the
+ * batch's invalid lines, in file order.
+ */
+export interface EntryBatch {
+  kind: 'batch';
+  rows: string;
+  /** How many rows `rows` holds. */
+  count: number;
+  issues: RowIssue[];
+}
+
 export type BankFileFormat = 'csv' | 'tsv' | 'ndjson' | 'lines' | 'te-csv';
 export const BANK_FILE_FORMATS: readonly BankFileFormat[] = ['csv', 'tsv', 'ndjson', 'lines', 'te-csv'];
 

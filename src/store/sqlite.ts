@@ -9,7 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Bank, BankKind, ParsedEntry, RowIssue } from '../banks/types.js';
+import { decodeLabels, encodeLabels } from '../banks/labels.js';
+import type { Bank, BankKind, EntryBatch, ParsedEntry, RowIssue } from '../banks/types.js';
 import { WardError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
 import type { BankStats, BankStore, BankWithCounts, ImportOptions, ImportReport, StoredEntry } from './types.js';
@@ -17,6 +18,8 @@ import type { BankStats, BankStore, BankWithCounts, ImportOptions, ImportReport,
 const BANK_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const MAX_LISTED_ISSUES = 100;
 const STAGE_BATCH = 200;
+/** Page size of new databases (bytes). */
+const PAGE_SIZE = 16384;
 /** Page cache in normal use (KiB). */
 const CACHE_KIB = 128 * 1024;
 
@@ -64,15 +67,6 @@ function toBank(row: BankRow): Bank {
   };
 }
 
-/** Labels are stored as a JSON array ('' for none), so any character survives. */
-function encodeLabels(labels: readonly string[]): string {
-  return labels.length === 0 ? '' : JSON.stringify(labels);
-}
-
-function decodeLabels(text: string): string[] {
-  return text === '' ? [] : (JSON.parse(text) as string[]);
-}
-
 function toEntry(row: EntryRow): StoredEntry {
   return {
     id: row.id,
@@ -100,6 +94,9 @@ export class SqliteStore implements BankStore {
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
       db = new Database(path);
+      // Only takes effect on a new database. 16 KiB pages (SQLite's default is 4 KiB) cut the
+      // per-page work of big imports (b-tree pages, WAL frames, checkpoint) by about a sixth.
+      db.pragma(`page_size = ${PAGE_SIZE}`);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
@@ -205,7 +202,7 @@ export class SqliteStore implements BankStore {
 
   importEntries(
     bankName: string,
-    items: AsyncIterable<ParsedEntry | RowIssue>,
+    items: AsyncIterable<ParsedEntry | RowIssue | EntryBatch>,
     options: ImportOptions = {},
   ): Promise<ImportReport> {
     const run = this.importQueue.then(() => this.importNow(bankName, items, options));
@@ -215,7 +212,7 @@ export class SqliteStore implements BankStore {
 
   private async importNow(
     bankName: string,
-    items: AsyncIterable<ParsedEntry | RowIssue>,
+    items: AsyncIterable<ParsedEntry | RowIssue | EntryBatch>,
     options: ImportOptions,
   ): Promise<ImportReport> {
     const bank = this.bankRow(bankName);
@@ -231,9 +228,9 @@ export class SqliteStore implements BankStore {
       invalidCount: 0,
       applied: false,
     };
-    // A big import in WAL mode runs much faster without a sync per spilled page; the transaction
-    // still commits or rolls back whole, and the checkpoint at the end syncs it.
-    this.db.pragma('synchronous = OFF');
+    // synchronous stays NORMAL: in WAL mode pages spilled during the transaction are not synced
+    // anyway, and the checkpoint (at commit, and the one below) syncs the WAL before it copies
+    // pages into the database, so a crash cannot corrupt it.
     this.db.pragma(`cache_size = -${importCacheKiB()}`);
     // Let SQLite's external sorter use the other cores for the merge's ORDER BY.
     this.db.pragma(`threads = ${Math.min(8, availableParallelism())}`);
@@ -253,16 +250,31 @@ export class SqliteStore implements BankStore {
         `INSERT INTO temp.import_staging VALUES ${Array(STAGE_BATCH).fill('(?, ?, ?, ?)').join(', ')}`,
       );
       const stageOne = this.db.prepare('INSERT INTO temp.import_staging VALUES (?, ?, ?, ?)');
+      // A worker's batch arrives as one JSON text, staged by one statement (SQLite splits it).
+      const stageJson = this.db.prepare(
+        'INSERT INTO temp.import_staging SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?)',
+      );
       const batch: (string | number | null)[] = [];
       let staged = 0;
       let poisoned = false;
+      const invalid = (issue: RowIssue): void => {
+        report.invalidCount++;
+        if (report.invalid.length < MAX_LISTED_ISSUES) report.invalid.push(issue);
+        // Keep reading to report every bad line, but stop writing: nothing will be applied.
+        if (!options.skipInvalid) poisoned = true;
+      };
       for await (const item of items) {
+        if ('kind' in item) {
+          report.read += item.count + item.issues.length;
+          for (const issue of item.issues) invalid(issue);
+          if (poisoned || item.count === 0) continue;
+          stageJson.run(item.rows);
+          staged += item.count;
+          continue;
+        }
         report.read++;
         if ('code' in item) {
-          report.invalidCount++;
-          if (report.invalid.length < MAX_LISTED_ISSUES) report.invalid.push(item);
-          // Keep reading to report every bad line, but stop writing: nothing will be applied.
-          if (!options.skipInvalid) poisoned = true;
+          invalid(item);
           continue;
         }
         if (poisoned) continue;
@@ -318,7 +330,6 @@ export class SqliteStore implements BankStore {
       return report;
     } finally {
       if (!committed) this.db.exec('ROLLBACK');
-      this.db.pragma('synchronous = NORMAL');
       this.db.pragma(`cache_size = -${CACHE_KIB}`);
       if (report.applied) this.db.pragma('wal_checkpoint(TRUNCATE)');
     }

@@ -3,7 +3,7 @@
  * What Ward keeps: banks and their entries (fingerprints and labels, never content). Narrow
  * interfaces: code that only needs banks takes a BankStore.
  */
-import type { Bank, BankKind, ParsedEntry, RowIssue } from '../banks/types.js';
+import type { Bank, BankKind, EntryBatch, ParsedEntry, RowIssue } from '../banks/types.js';
 
 export interface StoredEntry {
   id: number;
@@ -55,10 +55,13 @@ export interface BankStore {
   getBank(name: string): Bank | undefined;
   listBanks(): BankWithCounts[];
   deleteBank(name: string): boolean;
-  /** One transaction: nothing is applied when a line is invalid, unless skipInvalid. */
+  /**
+   * One transaction: nothing is applied when a line is invalid, unless skipInvalid. Entries come
+   * one by one or in batches (from the worker-thread reader).
+   */
   importEntries(
     bank: string,
-    entries: AsyncIterable<ParsedEntry | RowIssue>,
+    entries: AsyncIterable<ParsedEntry | RowIssue | EntryBatch>,
     options?: ImportOptions,
   ): Promise<ImportReport>;
   /** Entries in id order, streamed. */

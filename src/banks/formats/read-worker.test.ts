@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WardError } from '../../errors.js';
 import { readBankFile } from './read.js';
-import { readBankFileInWorker } from './read-worker.js';
+import { readBankFileBatchesInWorker, readBankFileInWorker } from './read-worker.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ward-read-worker-'));
 
@@ -37,6 +37,20 @@ describe('readBankFileInWorker', () => {
     const inWorker = await all(readBankFileInWorker(file));
     expect(inWorker).toEqual(inThread);
     expect(inWorker.filter((x) => 'code' in x).length).toBe(21);
+  });
+
+  it('hands over batches whose counts match their rows, with issues in file order', async () => {
+    let rows = 0;
+    const issueLines: number[] = [];
+    for await (const batch of readBankFileBatchesInWorker(join(dir, 'many.csv'))) {
+      expect(batch.kind).toBe('batch');
+      expect((JSON.parse(batch.rows) as unknown[]).length).toBe(batch.count);
+      rows += batch.count;
+      issueLines.push(...batch.issues.map((i) => i.line));
+    }
+    expect(rows).toBe(20_000 - 21);
+    expect(issueLines).toEqual([...issueLines].sort((a, b) => a - b));
+    expect(issueLines).toHaveLength(21);
   });
 
   it('passes on whole-file errors with their codes', async () => {

@@ -1,29 +1,35 @@
 /**
  * @module banks/formats/read-worker
  * Parses a bank file on a worker thread, so parsing overlaps with the store's writes on the main
- * thread (an import of 10 million lines spends a fifth of its time parsing). Batches flow with
- * credits: at most CREDITS batches are in flight, which keeps memory bounded.
+ * thread. Batches flow with credits: at most CREDITS batches are in flight, which keeps memory
+ * bounded. A batch crosses threads as one JSON string (an EntryBatch), not as an array of
+ * objects: copying millions of small objects between threads cost the main thread more than the
+ * database writes did.
  */
 import { createReadStream } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { WardError } from '../../errors.js';
 import { builtFile } from '../../runtime-paths.js';
-import type { ParsedEntry, ReadBankFileOptions, RowIssue } from '../types.js';
+import { decodeLabels, encodeLabels } from '../labels.js';
+import type { EntryBatch, ParsedEntry, ReadBankFileOptions, RowIssue } from '../types.js';
 import { readBankFile } from './read.js';
 
-const BATCH = 4096;
+const BATCH = 8192;
 const CREDITS = 4;
 
-type Message =
-  | { kind: 'batch'; items: (ParsedEntry | RowIssue)[] }
-  | { kind: 'done' }
-  | { kind: 'error'; code: string; message: string };
+type Message = EntryBatch | { kind: 'done' } | { kind: 'error'; code: string; message: string };
 
-/** readBankFile on a file path, parsed on a worker thread. Same items, same errors. */
-export async function* readBankFileInWorker(
+/** A staged row: signal, value, encoded labels, source id (or null), line. */
+type Row = [string, string, string, string | null, number];
+
+/**
+ * readBankFile on a file path, parsed on a worker thread, as batches (what `ward bank import`
+ * hands to the store). Same entries and errors as readBankFile.
+ */
+export async function* readBankFileBatchesInWorker(
   path: string,
   options: ReadBankFileOptions = {},
-): AsyncGenerator<ParsedEntry | RowIssue> {
+): AsyncGenerator<EntryBatch> {
   const worker = new Worker(builtFile(import.meta.url, './read-worker.js'), { workerData: { path, options } });
   const queue: Message[] = [];
   let wake: (() => void) | undefined;
@@ -44,11 +50,32 @@ export async function* readBankFileInWorker(
         throw new WardError(code, m.message);
       }
       worker.postMessage('credit');
-      yield* m.items;
+      yield m;
     }
   } finally {
     await worker.terminate();
   }
+}
+
+/** readBankFile on a file path, parsed on a worker thread. Same items, in order, same errors. */
+export async function* readBankFileInWorker(
+  path: string,
+  options: ReadBankFileOptions = {},
+): AsyncGenerator<ParsedEntry | RowIssue> {
+  for await (const batch of readBankFileBatchesInWorker(path, options)) yield* unbatch(batch);
+}
+
+/** The entries and issues of a batch, back in file order. */
+export function unbatch(batch: EntryBatch): (ParsedEntry | RowIssue)[] {
+  const out: (ParsedEntry | RowIssue)[] = [];
+  const { issues } = batch;
+  let i = 0;
+  for (const [signal, value, labels, sourceId, line] of JSON.parse(batch.rows) as Row[]) {
+    while (i < issues.length && (issues[i] as RowIssue).line < line) out.push(issues[i++] as RowIssue);
+    out.push({ signal, value, labels: decodeLabels(labels), ...(sourceId === null ? {} : { sourceId }), line });
+  }
+  while (i < issues.length) out.push(issues[i++] as RowIssue);
+  return out;
 }
 
 // Codes a parse can end with (anything else is reported as internal).
@@ -69,22 +96,25 @@ if (!isMainThread && parentPort && (workerData as { path?: string } | undefined)
     resume?.();
     resume = undefined;
   });
-  const send = async (items: (ParsedEntry | RowIssue)[]): Promise<void> => {
+  const send = async (rows: Row[], issues: RowIssue[]): Promise<void> => {
     while (credits === 0) await new Promise<void>((resolve) => (resume = resolve));
     credits--;
-    port.postMessage({ kind: 'batch', items } satisfies Message);
+    port.postMessage({ kind: 'batch', rows: JSON.stringify(rows), count: rows.length, issues } satisfies Message);
   };
   (async () => {
-    let batch: (ParsedEntry | RowIssue)[] = [];
+    let rows: Row[] = [];
+    let issues: RowIssue[] = [];
     try {
       for await (const item of readBankFile(createReadStream(path), options)) {
-        batch.push(item);
-        if (batch.length === BATCH) {
-          await send(batch);
-          batch = [];
+        if ('code' in item) issues.push(item);
+        else rows.push([item.signal, item.value, encodeLabels(item.labels), item.sourceId ?? null, item.line]);
+        if (rows.length + issues.length === BATCH) {
+          await send(rows, issues);
+          rows = [];
+          issues = [];
         }
       }
-      if (batch.length > 0) await send(batch);
+      if (rows.length + issues.length > 0) await send(rows, issues);
       port.postMessage({ kind: 'done' } satisfies Message);
     } catch (e) {
       const code = WardError.is(e)

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { readBankFile } from '../../banks/formats/read.js';
-import { readBankFileInWorker } from '../../banks/formats/read-worker.js';
+import { readBankFileBatchesInWorker } from '../../banks/formats/read-worker.js';
 import { writeBankFile } from '../../banks/formats/write.js';
 import { BANK_FILE_FORMATS, type BankFileFormat } from '../../banks/types.js';
 import { WardError } from '../../errors.js';
@@ -146,7 +146,8 @@ async function importBank(argv: string[], ctx: CommandContext): Promise<ExitCode
       ...(Object.keys(columns).length > 0 ? { columns } : {}),
     };
     // A file is parsed on a worker thread, overlapping with the database writes.
-    const entries = file === '-' ? readBankFile(process.stdin, readOptions) : readBankFileInWorker(file, readOptions);
+    const entries =
+      file === '-' ? readBankFile(process.stdin, readOptions) : readBankFileBatchesInWorker(file, readOptions);
     const report = await store.importEntries(name, entries, {
       replace: values.replace === true,
       skipInvalid: values['skip-invalid'] === true,
