@@ -1,28 +1,47 @@
 // PDQ multi-index hashing (Norouzi et al., "Fast search in Hamming space with multi-index
 // hashing", CVPR 2012), AssemblyScript compiled to WebAssembly. One instance holds one immutable
 // segment of up to 2^24 hashes:
-//   - the 256 bits are cut into M chunks; a hash within distance r of the query agrees with it on
-//     some chunk to within t = floor(r / M) bits (pigeonhole), so probing every key within t bits
-//     of each query chunk finds every match: recall is 100% by construction;
-//   - each chunk has a direct-addressed bucket table (offsets[2^len + 1]) over 3-byte positions;
+//   - the 256 bits are cut into M chunks of chosen lengths (setChunkLength before reserve); a hash
+//     within distance r of the query agrees with it on some chunk c to within t_c bits whenever
+//     sum(t_c + 1) = r + 1 (generalised pigeonhole), so probing every key within t_c bits of each
+//     query chunk finds every match: recall is 100% by construction;
+//   - each chunk has a compact bucket table over 3-byte positions (entries sorted by chunk key):
+//     one 64-byte line per block of B consecutive buckets, holding the block's start (u32) and
+//     B in-block offsets (slot j > 0: start of bucket j; slot 0: the block's size): u8 slots
+//     with B = 60, or u16 slots with B = 30 for crowded chunks (more than 2 entries per bucket
+//     on average). A probe reads one line. Blocks too full for their slots are flagged in the
+//     start word and keep B + 1 u32 offsets in an overflow area instead;
 //   - a candidate is verified on all 256 bits with popcount; a match found through chunk c is kept
-//     only if no earlier chunk is within t bits too, so each match is reported exactly once.
+//     only if no earlier chunk is within t_c bits too, so each match is reported exactly once.
 // M = 0 makes a linear segment (brute force only), used for small and mutable segments.
 // Nothing is allocated per query: the query and the results live at fixed places in memory.
 
-const QUERY: usize = 0; // 32 bytes
-const CHUNK_INFO: usize = 64; // per chunk: bit offset (u32), length (u32), offsets ptr (u32), query key (u32)
-const FLIPS: usize = CHUNK_INFO + 64 * 16; // per chunk: flips probed this query (i32, -1 = skip)
-const HEADER_END: usize = FLIPS + 64 * 4;
+// Fixed areas start after the module's static data (none today, but the compiler may add some).
+const QUERY: usize = (__heap_base + 63) & ~(<usize>63); // 32 bytes
+const MAX_CHUNKS = 32;
+// Per chunk, 32 bytes: bit offset, length, buckets per block (60 or 30), table ptr, positions
+// ptr, query key, flips this radius (i32, -1 = not probed), 1 if its slots are u16.
+const CHUNK_INFO: usize = QUERY + 64;
+const HEADER_END: usize = CHUNK_INFO + MAX_CHUNKS * 32;
+const OVERFLOW: u32 = 0x80000000;
+const MAX_FLIPS = 7;
 
 let n: i32 = 0;
 let m: i32 = 0;
 let hashesAt: usize = 0; // n x 32 bytes
 let idsAt: usize = 0; // n x u32 external ids
-let positionsAt: usize = 0; // m x (n x 3 bytes + 1 pad)
+let overflowAt: usize = 0; // overflow records of overfull blocks (65 x u32 each)
+let overflowEnd: usize = 0;
 let resultsAt: usize = 0; // capacity x (id u32, distance u32)
 let capacity: i32 = 0;
 let end: usize = 0;
+let sink: u32 = 0; // folds the touch loads in, so that they are not optimised away
+
+// @ts-ignore: decorator
+@inline
+function info(c: i32): usize {
+  return CHUNK_INFO + (<usize>c << 5);
+}
 
 function growTo(bytes: usize): bool {
   const need = <i32>((bytes + 65535) >> 16);
@@ -31,40 +50,65 @@ function growTo(bytes: usize): bool {
   return true;
 }
 
+/** Length in bits of chunk c, set before reserve() (lengths summing to 256; else equal cuts). */
+export function setChunkLength(c: i32, len: i32): void {
+  if (c >= 0 && c < MAX_CHUNKS) store<u32>(info(c), <u32>len, 4);
+}
+
 /**
  * Lays out a segment of `count` hashes cut into `chunks` chunks (0 = linear only) with room for
  * `maxResults` results. Returns the address where the caller writes count x 32 hash bytes,
  * followed by count x u32 ids; 0 if memory cannot grow.
  */
 export function reserve(count: i32, chunks: i32, maxResults: i32): usize {
+  if (chunks > MAX_CHUNKS) return 0;
   n = count;
   m = chunks;
   capacity = maxResults;
+  planned = -1;
   let p: usize = HEADER_END;
   hashesAt = p;
   p += <usize>count * 32;
   idsAt = p;
   p += <usize>count * 4;
   if (chunks > 0) {
-    const base = 256 / chunks;
-    const extra = 256 % chunks;
+    let total = 0;
+    let valid = true;
+    for (let c = 0; c < chunks; c++) {
+      const len = <i32>load<u32>(info(c), 4);
+      if (len < 1 || len > 30) valid = false;
+      total += len;
+    }
     let bit = 0;
     for (let c = 0; c < chunks; c++) {
-      const len = base + (c < extra ? 1 : 0);
-      const info = CHUNK_INFO + (<usize>c << 4);
-      store<u32>(info, bit);
-      store<u32>(info, len, 4);
-      p = (p + 3) & ~(<usize>3);
-      store<u32>(info, <u32>p, 8);
-      p += ((<usize>1 << len) + 1) * 4;
+      const len = valid && total == 256 ? load<u32>(info(c), 4) : <u32>(256 / chunks + (c < 256 % chunks ? 1 : 0));
+      if (len > 30) return 0;
+      // Crowded chunks (more than 2 entries per bucket) get u16 slots, 30 buckets per block.
+      const wide: u32 = <u64>count > (<u64>2 << len) ? 1 : 0;
+      const per: u32 = wide ? 30 : 60;
+      const blocks = ((<usize>1 << len) + per - 1) / per;
+      const at = info(c);
+      store<u32>(at, bit);
+      store<u32>(at, len, 4);
+      store<u32>(at, per, 8);
+      p = (p + 63) & ~(<usize>63);
+      store<u32>(at, <u32>p, 12);
+      p += blocks * 64;
+      store<u32>(at, wide, 28);
       bit += len;
     }
-    positionsAt = p;
-    p += <usize>chunks * (<usize>count * 3 + 1);
+    for (let c = 0; c < chunks; c++) {
+      store<u32>(info(c), <u32>p, 16);
+      p += <usize>count * 3 + 1;
+    }
   }
+  overflowAt = (p + 63) & ~(<usize>63);
+  overflowEnd = overflowAt;
   // Results last, so their room can grow without moving anything.
-  resultsAt = (p + 7) & ~(<usize>7);
+  resultsAt = overflowEnd;
   end = resultsAt + <usize>maxResults * 8;
+  scratchAt = 0;
+  scratchBytes = 0;
   if (!growTo(end)) return 0;
   return hashesAt;
 }
@@ -92,6 +136,16 @@ export function queryPtr(): usize {
   return QUERY;
 }
 
+/** Bytes of overflow records (blocks of more than 255 entries in one chunk's table). */
+export function overflowBytes(): usize {
+  return overflowEnd - overflowAt;
+}
+
+/** The folded touch loads (keeps them from being optimised away). */
+export function touched(): u32 {
+  return sink;
+}
+
 // @ts-ignore: decorator
 @inline
 function chunkOf(h: usize, bit: u32, len: u32): u32 {
@@ -113,41 +167,152 @@ function distanceTo(h: usize): i32 {
   );
 }
 
-// @ts-ignore: decorator
-@inline
-function position(c: i32, p: u32): u32 {
-  return load<u32>(positionsAt + <usize>c * (<usize>n * 3 + 1) + <usize>p * 3) & 0xffffff;
+function newOverflowRecord(slots: usize): usize {
+  const rec = overflowEnd;
+  if (!growTo(rec + slots * 4)) return 0;
+  memory.fill(rec, 0, slots * 4);
+  overflowEnd = rec + slots * 4;
+  return rec;
 }
 
-/** Builds the chunk tables from the hashes written after reserve(): a counting sort per chunk. */
-export function build(): void {
-  for (let c = 0; c < m; c++) {
-    const info = CHUNK_INFO + (<usize>c << 4);
-    const bit = load<u32>(info);
-    const len = load<u32>(info, 4);
-    const offsets = <usize>load<u32>(info, 8);
-    const buckets = <usize>1 << len;
-    const pos = positionsAt + <usize>c * (<usize>n * 3 + 1);
-    memory.fill(offsets, 0, (buckets + 1) * 4);
+// Block of bucket k (k / 60, or k / 30 for u16 slots) by one multiplication: 0x88888889 is
+// ceil(2^37 / 60), exact for every u32 k (the error 28k / 2^37 stays below 1 / 60), and no
+// division is left for the baseline compiler that runs build() to emit.
+// @ts-ignore: decorator
+@inline
+function blockOf(k: usize, wide: u32): usize {
+  return <usize>((<u64>k * 0x88888889) >> (37 - <u64>wide));
+}
+
+// Slot j of a table line (after its u32 block start).
+// @ts-ignore: decorator
+@inline
+function slot(line: usize, j: usize, wide: u32): u32 {
+  return wide ? <u32>load<u16>(line + 4 + (j << 1)) : <u32>load<u8>(line + 4 + j);
+}
+
+// @ts-ignore: decorator
+@inline
+function setSlot(line: usize, j: usize, wide: u32, v: u32): void {
+  if (wide) store<u16>(line + 4 + (j << 1), <u16>v);
+  else store<u8>(line + 4 + j, <u8>v);
+}
+
+/**
+ * Builds the chunk tables from the hashes written after reserve(). Returns false if memory for
+ * overflow records cannot grow.
+ */
+export function build(): bool {
+  for (let c = 0; c < m; c++) if (!buildChunk(c)) return false;
+  return finishBuild();
+}
+
+/**
+ * Builds chunk c's table: a count pass, an exact recount for the blocks too full for their slots,
+ * offsets, then a placement pass. Called once per chunk (in order), then finishBuild(): the host
+ * calls them one by one so that the engine can swap in optimised code between calls.
+ */
+export function buildChunk(c: i32): bool {
+  {
+    const at = info(c);
+    const bit = load<u32>(at);
+    const len = load<u32>(at, 4);
+    const per = <usize>load<u32>(at, 8);
+    const table = <usize>load<u32>(at, 12);
+    const pos = <usize>load<u32>(at, 16);
+    const wide = load<u32>(at, 28);
+    const full: u32 = wide ? 0xffff : 0xff;
+    const blocks = ((<usize>1 << len) + per - 1) / per;
+    memory.fill(table, 0, blocks * 64);
+    // Count: per bucket in its slot (may wrap), per block exactly in its start word.
     for (let i = 0; i < n; i++) {
-      const a = offsets + ((<usize>chunkOf(hashesAt + (<usize>i << 5), bit, len) + 1) << 2);
-      store<u32>(a, load<u32>(a) + 1);
+      const k = <usize>chunkOf(hashesAt + (<usize>i << 5), bit, len);
+      const blk = blockOf(k, wide);
+      const line = table + (blk << 6);
+      const j = k - blk * per;
+      setSlot(line, j, wide, slot(line, j, wide) + 1);
+      store<u32>(line, load<u32>(line) + 1);
     }
-    for (let k: usize = 1; k <= buckets; k++) {
-      store<u32>(offsets + (k << 2), load<u32>(offsets + (k << 2)) + load<u32>(offsets + ((k - 1) << 2)));
+    let overfull = 0;
+    for (let blk: usize = 0; blk < blocks; blk++) {
+      const line = table + (blk << 6);
+      if (load<u32>(line) <= full) continue;
+      const rec = newOverflowRecord(per + 1);
+      if (rec == 0) return false;
+      store<u32>(line, OVERFLOW | <u32>(rec >> 2));
+      overfull++;
     }
-    // Place with offsets[k] as the cursor, which leaves offsets[k] = start(k + 1); shift back.
+    if (overfull > 0) {
+      // Exact counts for the overfull blocks, bucket j at record slot j + 1.
+      for (let i = 0; i < n; i++) {
+        const k = <usize>chunkOf(hashesAt + (<usize>i << 5), bit, len);
+        const blk = blockOf(k, wide);
+        const b = load<u32>(table + (blk << 6));
+        if ((b & OVERFLOW) == 0) continue;
+        const at = (<usize>(b & ~OVERFLOW) << 2) + ((k - blk * per + 1) << 2);
+        store<u32>(at, load<u32>(at) + 1);
+      }
+    }
+    // Offsets, shifted by one for the placement pass: the cursor of bucket j sits in slot j + 1
+    // (slot 0 for the last) and ends at the start of bucket j + 1 (slot 0: the block's size).
+    let running: u32 = 0;
+    for (let blk: usize = 0; blk < blocks; blk++) {
+      const line = table + (blk << 6);
+      const b = load<u32>(line);
+      if (b & OVERFLOW) {
+        const rec = <usize>(b & ~OVERFLOW) << 2;
+        store<u32>(rec, running);
+        for (let j: usize = 1; j <= per; j++) {
+          const count = load<u32>(rec + (j << 2));
+          store<u32>(rec + (j << 2), running);
+          running += count;
+        }
+      } else {
+        let carry = slot(line, 0, wide);
+        let s: u32 = 0;
+        for (let j: usize = 0; j < per; j++) {
+          const next = j + 1 < per ? slot(line, j + 1, wide) : 0;
+          setSlot(line, j + 1 < per ? j + 1 : 0, wide, s);
+          s += carry;
+          carry = next;
+        }
+        store<u32>(line, running);
+        running += b;
+      }
+    }
+    // Place.
     for (let i = 0; i < n; i++) {
-      const a = offsets + (<usize>chunkOf(hashesAt + (<usize>i << 5), bit, len) << 2);
-      const at = load<u32>(a);
-      store<u32>(a, at + 1);
-      const dst = pos + <usize>at * 3;
+      const k = <usize>chunkOf(hashesAt + (<usize>i << 5), bit, len);
+      const blk = blockOf(k, wide);
+      const line = table + (blk << 6);
+      const b = load<u32>(line);
+      const j = k - blk * per + 1;
+      let to: u32;
+      if (b & OVERFLOW) {
+        const at = (<usize>(b & ~OVERFLOW) << 2) + (j << 2);
+        to = load<u32>(at);
+        store<u32>(at, to + 1);
+      } else {
+        const cursor = j < per ? j : 0;
+        const rel = slot(line, cursor, wide);
+        setSlot(line, cursor, wide, rel + 1);
+        to = b + rel;
+      }
+      const dst = pos + <usize>to * 3;
       store<u16>(dst, <u16>i);
       store<u8>(dst + 2, <u8>(i >> 16));
     }
-    for (let k = buckets; k >= 1; k--) store<u32>(offsets + (k << 2), load<u32>(offsets + ((k - 1) << 2)));
-    store<u32>(offsets, 0);
   }
+  return true;
+}
+
+/** After every buildChunk(): results (and scratch) move after the overflow records. */
+export function finishBuild(): bool {
+  resultsAt = (overflowEnd + 7) & ~(<usize>7);
+  end = resultsAt + <usize>capacity * 8;
+  scratchAt = 0;
+  scratchBytes = 0;
+  return growTo(end);
 }
 
 let found: i32 = 0;
@@ -173,7 +338,7 @@ export function linear(radius: i32): i32 {
   return found;
 }
 
-/** Number of keys probed per chunk for t flips of a len-bit key (for the caller's cost model). */
+/** Number of keys probed per chunk for t flips of a len-bit key. */
 export function probesPerChunk(len: i32, t: i32): f64 {
   let total: f64 = 0;
   let c: f64 = 1;
@@ -184,94 +349,217 @@ export function probesPerChunk(len: i32, t: i32): f64 {
   return total;
 }
 
-// Scratch for the three query phases (probe ranges, then candidates), grown on demand.
+// Scratch for the planner and the query phases, grown on demand.
 let scratchAt: usize = 0;
 let scratchBytes: usize = 0;
 
 function scratch(bytes: usize): bool {
   if (bytes <= scratchBytes) return true;
-  if (scratchAt == 0) scratchAt = (end + 15) & ~(<usize>15);
-  // Grows in place: what phase 1 wrote stays where it is.
+  if (scratchAt == 0) scratchAt = (end + 63) & ~(<usize>63);
+  // Grows in place: what an earlier phase wrote stays where it is.
   if (!growTo(scratchAt + bytes)) return false;
   scratchBytes = bytes;
   return true;
 }
 
+let planned: i32 = -1;
+let plannedCost: f64 = Infinity;
+let plannedProbes: usize = 0;
+
+/** Expected random memory accesses for one probe of a chunk of `len` bits with `t` flips. */
+function chunkCost(len: u32, t: i32): f64 {
+  if (t < 0) return 0;
+  // A table line and (if the bucket is not empty) a positions line per probe, then one hash
+  // line per candidate.
+  const lambda = <f64>n / <f64>(<u64>1 << len);
+  // 1 - e^-lambda (non-empty buckets), bounded by lambda and 1: close enough for planning.
+  const busy = lambda < 1 ? lambda * (1 - lambda / 2 + (lambda * lambda) / 6) : 1 - 0.5 / lambda;
+  return probesPerChunk(<i32>len, t) * (1 + busy + lambda);
+}
+
+/**
+ * Chooses the flips per chunk for `radius`: the cheapest t_c (-1 = chunk not probed) with
+ * sum(t_c + 1) = radius + 1, by dynamic programming over the chunks. Returns the expected cost in
+ * random memory accesses (Infinity if no plan within MAX_FLIPS per chunk covers the radius, or
+ * if scratch memory cannot grow). Cached per radius.
+ */
+export function plan(radius: i32): f64 {
+  if (radius == planned) return plannedCost;
+  planned = radius;
+  plannedCost = Infinity;
+  plannedProbes = 0;
+  if (m == 0 || radius < 0 || radius + 1 > m * (MAX_FLIPS + 1)) return plannedCost;
+  const units = radius + 1;
+  const row = <usize>(units + 1);
+  // best[c][u]: cheapest cost of chunks c.. covering u units; pick[c][u]: t_c + 1 chosen.
+  if (!scratch(<usize>(m + 1) * row * 12)) return plannedCost;
+  const best = scratchAt;
+  const pick = best + <usize>(m + 1) * row * 8;
+  for (let u = 0; u <= units; u++) store<f64>(best + (<usize>m * row + <usize>u) * 8, u == 0 ? 0 : Infinity);
+  for (let c = m - 1; c >= 0; c--) {
+    const len = load<u32>(info(c), 4);
+    for (let u = 0; u <= units; u++) {
+      let cost = Infinity;
+      let choice = 0;
+      for (let a = 0; a <= MAX_FLIPS + 1 && a <= u && a <= <i32>len + 1; a++) {
+        const rest = load<f64>(best + (<usize>(c + 1) * row + <usize>(u - a)) * 8);
+        const x = rest + chunkCost(len, a - 1);
+        if (x < cost) {
+          cost = x;
+          choice = a;
+        }
+      }
+      store<f64>(best + (<usize>c * row + <usize>u) * 8, cost);
+      store<i32>(pick + (<usize>c * row + <usize>u) * 4, choice);
+    }
+  }
+  const total = load<f64>(best + <usize>units * 8);
+  if (total == Infinity) return plannedCost;
+  let u = units;
+  for (let c = 0; c < m; c++) {
+    const a = load<i32>(pick + (<usize>c * row + <usize>u) * 4);
+    store<i32>(info(c), a - 1, 24);
+    plannedProbes += <usize>probesPerChunk(<i32>load<u32>(info(c), 4), a - 1);
+    u -= a;
+  }
+  plannedCost = total;
+  return total;
+}
+
+/** Flips chunk c is probed with at the planned radius (-1: not probed). For tests. */
+export function plannedFlips(c: i32): i32 {
+  return load<i32>(info(c), 24);
+}
+
 /**
  * All hashes within `radius` of the 32 bytes at queryPtr(), each once. Returns how many there
  * are (-1 if scratch memory cannot grow); the first min(count, capacity) are at resultsPtr() as
- * (id, distance) pairs. Three phases, each a run of independent loads, so cache misses overlap
- * instead of forming one chain per probe: bucket ranges of every probe, then the positions in
- * those buckets, then the 256-bit check of every candidate.
+ * (id, distance) pairs. Four phases, each a run of independent loads that also touches what the
+ * next phase reads, so cache misses overlap instead of forming one chain per probe: the probed
+ * keys (touching their table lines), their bucket ranges (touching the positions), the
+ * candidates (touching their hashes), then the 256-bit check of every candidate.
  */
 export function query(radius: i32): i32 {
+  if (plan(radius) == Infinity) return linear(radius);
   found = 0;
-  // Generalised pigeonhole: if chunk c differs in more than t_c bits for every c, the distance is
-  // at least sum(t_c + 1); so sum(t_c + 1) = radius + 1 suffices. Start from t = radius / m
-  // everywhere and take the slack back from the longest chunks (they cost the most to probe).
-  const t = radius / m;
-  let slack = m * (t + 1) - (radius + 1);
-  for (let c = 0; c < m; c++) store<i32>(FLIPS + (<usize>c << 2), t);
-  for (let c = 0; c < m && slack > 0; c++, slack--) store<i32>(FLIPS + (<usize>c << 2), t - 1);
-  // Phase 1: (chunk, lo, hi) of every probed bucket.
-  let probes: usize = 0;
-  for (let c = 0; c < m; c++) {
-    const info = CHUNK_INFO + (<usize>c << 4);
-    const len = load<u32>(info, 4);
-    store<u32>(info, chunkOf(QUERY, load<u32>(info), len), 12);
-    probes += <usize>probesPerChunk(<i32>len, load<i32>(FLIPS + (<usize>c << 2)));
-  }
-  if (!scratch(probes * 12)) return -1;
+  let touch: u32 = 0;
+  // Phase 1: every probed key (chunk, key), touching its offsets line and block start.
+  if (!scratch(plannedProbes * 8)) return -1;
   let at = scratchAt;
-  let candidates: usize = 0;
   for (let c = 0; c < m; c++) {
-    const info = CHUNK_INFO + (<usize>c << 4);
-    const len = load<u32>(info, 4);
-    const offsets = <usize>load<u32>(info, 8);
-    const key = load<u32>(info, 12);
-    const limit = <u32>1 << len;
-    const tc = load<i32>(FLIPS + (<usize>c << 2));
-    // Every mask of exactly k bits below `limit`, k = 0..tc (Gosper's hack), XORed into the key.
-    for (let k = 0; k <= tc && k <= <i32>len; k++) {
-      let mask: u32 = k == 0 ? 0 : (<u32>1 << k) - 1;
-      while (mask < limit) {
-        const probe = offsets + (<usize>(key ^ mask) << 2);
-        const lo = load<u32>(probe);
-        const hi = load<u32>(probe, 4);
-        if (hi > lo) {
-          store<u32>(at, c);
-          store<u32>(at, lo, 4);
-          store<u32>(at, hi, 8);
-          at += 12;
-          candidates += hi - lo;
+    const ci = info(c);
+    const len = load<u32>(ci, 4);
+    const key = chunkOf(QUERY, load<u32>(ci), len);
+    store<u32>(ci, key, 20);
+    const tc = load<i32>(ci, 24);
+    if (tc < 0) continue;
+    const wide = load<u32>(ci, 28);
+    const table = <usize>load<u32>(ci, 12);
+    // k = 0, 1, 2 flips by nested loops; more by Gosper's hack.
+    store<u32>(at, c);
+    store<u32>(at, key, 4);
+    touch += load<u32>(table + (blockOf(<usize>key, wide) << 6));
+    at += 8;
+    if (tc >= 1) {
+      for (let a: u32 = 0; a < len; a++) {
+        const k1 = key ^ (<u32>1 << a);
+        store<u32>(at, c);
+        store<u32>(at, k1, 4);
+        touch += load<u32>(table + (blockOf(<usize>k1, wide) << 6));
+        at += 8;
+        if (tc >= 2) {
+          for (let b: u32 = 0; b < a; b++) {
+            const k2 = k1 ^ (<u32>1 << b);
+            store<u32>(at, c);
+            store<u32>(at, k2, 4);
+            touch += load<u32>(table + (blockOf(<usize>k2, wide) << 6));
+            at += 8;
+          }
         }
-        if (k == 0) break;
+      }
+    }
+    const limit = <u32>1 << len;
+    for (let k = 3; k <= tc && k <= <i32>len; k++) {
+      let mask: u32 = (<u32>1 << k) - 1;
+      while (mask < limit) {
+        const kk = key ^ mask;
+        store<u32>(at, c);
+        store<u32>(at, kk, 4);
+        touch += load<u32>(table + (blockOf(<usize>kk, wide) << 6));
+        at += 8;
         const low = mask & (0 - mask);
         const ripple = mask + low;
         mask = (((ripple ^ mask) >> 2) / low) | ripple;
       }
     }
   }
-  const rangesEnd = at;
-  // Phase 2: positions of all candidates, with their chunk (for the report-once rule).
-  const need = (rangesEnd - scratchAt) + candidates * 8;
+  const probesEnd = at;
+  // Phase 2: bucket range of every probe, kept if not empty. No branch depends on the data, so
+  // that nothing is thrown away by a misprediction while misses are in flight.
+  if (!scratch((probesEnd - scratchAt) * 3)) return -1;
+  let candidates: usize = 0;
+  let ranges = probesEnd;
+  for (let q = scratchAt; q < probesEnd; q += 8) {
+    const c = load<u32>(q);
+    const k = <usize>load<u32>(q, 4);
+    const ci = info(<i32>c);
+    const wide = load<u32>(ci, 28);
+    const per = <usize>load<u32>(ci, 8);
+    const blk = blockOf(k, wide);
+    const line = <usize>load<u32>(ci, 12) + (blk << 6);
+    const b = load<u32>(line);
+    const j = k - blk * per;
+    let lo: u32;
+    let hi: u32;
+    if (b & OVERFLOW) {
+      const rec = (<usize>(b & ~OVERFLOW) << 2) + (j << 2);
+      lo = load<u32>(rec);
+      hi = load<u32>(rec, 4);
+    } else {
+      lo = b + select<u32>(slot(line, j, wide), 0, j != 0);
+      hi = b + slot(line, select<usize>(j + 1, 0, j + 1 < per), wide);
+    }
+    store<u32>(ranges, c);
+    store<u32>(ranges, lo, 4);
+    store<u32>(ranges, hi, 8);
+    ranges += select<usize>(12, 0, hi > lo);
+    candidates += hi - lo;
+  }
+  // Touch the first positions of every range.
+  for (let r = probesEnd; r < ranges; r += 12) {
+    touch += load<u8>(<usize>load<u32>(info(<i32>load<u32>(r)), 16) + <usize>load<u32>(r, 4) * 3);
+  }
+  // Phase 3: positions of all candidates, with their chunk (for the report-once rule), then a
+  // touch of their hashes.
+  const need = (ranges - scratchAt) + candidates * 8;
   if (!scratch(need)) return -1;
-  let cand = rangesEnd;
-  for (let r = scratchAt; r < rangesEnd; r += 12) {
+  let cand = ranges;
+  for (let r = probesEnd; r < ranges; r += 12) {
     const c = load<u32>(r);
     const hi = load<u32>(r, 8);
-    const base = positionsAt + <usize>c * (<usize>n * 3 + 1);
+    const pos = <usize>load<u32>(info(<i32>c), 16);
     for (let p = load<u32>(r, 4); p < hi; p++) {
-      store<u32>(cand, load<u32>(base + <usize>p * 3) & 0xffffff);
+      store<u32>(cand, load<u32>(pos + <usize>p * 3) & 0xffffff);
       store<u32>(cand, c, 4);
       cand += 8;
     }
   }
-  // Phase 3: verify each candidate on all 256 bits.
-  for (let q = rangesEnd; q < cand; q += 8) {
+  for (let q = ranges; q < cand; q += 8) touch += load<u8>(hashesAt + (<usize>load<u32>(q) << 5));
+  sink += touch;
+  // Phase 4: verify each candidate on all 256 bits.
+  const q0 = load<u64>(QUERY);
+  const q1 = load<u64>(QUERY, 8);
+  const q2 = load<u64>(QUERY, 16);
+  const q3 = load<u64>(QUERY, 24);
+  for (let q = ranges; q < cand; q += 8) {
     const i = load<u32>(q);
     const h = hashesAt + (<usize>i << 5);
-    const d = distanceTo(h);
+    const d = <i32>(
+      popcnt<u64>(load<u64>(h) ^ q0) +
+      popcnt<u64>(load<u64>(h, 8) ^ q1) +
+      popcnt<u64>(load<u64>(h, 16) ^ q2) +
+      popcnt<u64>(load<u64>(h, 24) ^ q3)
+    );
     if (d > radius) continue;
     if (foundEarlier(h, <i32>load<u32>(q, 4))) continue;
     emit(i, d);
@@ -282,9 +570,9 @@ export function query(radius: i32): i32 {
 /** True when a chunk before c is within its flips too: that chunk's probe reports this hash. */
 function foundEarlier(h: usize, c: i32): bool {
   for (let e = 0; e < c; e++) {
-    const info = CHUNK_INFO + (<usize>e << 4);
-    const v = chunkOf(h, load<u32>(info), load<u32>(info, 4));
-    if (<i32>popcnt<u32>(v ^ load<u32>(info, 12)) <= load<i32>(FLIPS + (<usize>e << 2))) return true;
+    const ci = info(e);
+    const v = chunkOf(h, load<u32>(ci), load<u32>(ci, 4));
+    if (<i32>popcnt<u32>(v ^ load<u32>(ci, 20)) <= load<i32>(ci, 24)) return true;
   }
   return false;
 }

@@ -21,7 +21,7 @@ import {
 } from '../testing/hash-index-suite.js';
 import { LinearPdqIndex } from './linear.js';
 import { loadPdqIndexFile, PdqIndex } from './pdq-index.js';
-import { chooseChunks, MIN_MIH_ENTRIES, PdqSegment } from './pdq-segment.js';
+import { chooseChunks, chunkLengths, MIN_MIH_ENTRIES, PdqSegment } from './pdq-segment.js';
 import type { IndexMatch } from './types.js';
 
 hashIndexSuite('PdqIndex', () => new PdqIndex());
@@ -174,20 +174,13 @@ const RADII_0_63 = Array.from({ length: 64 }, (_, r) => r);
 const SMALL_RADII = SUITE_RADII.filter((r) => r <= 64);
 const RADII_0_64 = [...RADII_0_63, 64];
 
-/** Mirrors PdqSegment's cost model: does a segment of `count` entries answer `radius` by multi-index? */
-function mihAnswers(count: number, chunks: number, radius: number): boolean {
-  const t = Math.floor(radius / chunks);
-  const len = 256 / chunks;
-  let per = 0;
-  let c = 1;
-  const L = Math.ceil(len);
-  for (let k = 0; k <= t && k <= L; k++) {
-    per += c;
-    c = (c * (L - k)) / (k + 1);
-  }
-  const probes = chunks * per;
-  return probes + (probes * count) / 2 ** len < count / 4;
+/** The index's first segment (the tests below build indexes of one segment). */
+function firstSegment(index: PdqIndex): PdqSegment {
+  return (index as unknown as { segments: PdqSegment[] }).segments[0] as PdqSegment;
 }
+
+/** Radii 0..48: well past PDQ's 31, where a 150,000-entry segment still plans a multi-index. */
+const RADII_0_48 = Array.from({ length: 49 }, (_, r) => r);
 
 /** Odd multiplier: a bijection on u32, so the ids are unique and not sorted. */
 const scrambledId = (i: number): number => Math.imul(i + 1, 0x9e3779b1) >>> 0;
@@ -220,7 +213,7 @@ describe('PdqIndex: a multi-index segment from build()', () => {
     brute = Brute.of(hashes, ids);
   });
 
-  it('is one 16-chunk segment that answers every radius 0..63 by multi-index', () => {
+  it('is one 16-chunk segment that answers radii 0..48 by multi-index, 64 by the scan', () => {
     const stats = index.stats();
     expect(index.size).toBe(N);
     expect(stats.entries).toBe(N);
@@ -228,9 +221,11 @@ describe('PdqIndex: a multi-index segment from build()', () => {
     expect(stats.tombstones).toBe(0);
     expect(stats.segments.map((s) => [s.entries, s.chunks])).toEqual([[N, chooseChunks(N)]]);
     expect(chooseChunks(N)).toBe(16);
-    // The test below covers the multi-index path only if the cost model picks it at every radius.
-    for (const r of RADII_0_63) expect(mihAnswers(N, 16, r), `multi-index at radius ${r}`).toBe(true);
-    expect(mihAnswers(N, 16, 64)).toBe(false);
+    // The test below covers the multi-index path where the cost model picks it (the kernel test
+    // further down runs it at every radius 0..64 directly).
+    const segment = firstSegment(index);
+    for (const r of RADII_0_48) expect(segment.usesMultiIndex(r), `multi-index at radius ${r}`).toBe(true);
+    expect(segment.usesMultiIndex(64)).toBe(false);
   });
 
   it('equals brute force at radii 0..63 (and the suite radii) on 300 queries', () => {
@@ -283,7 +278,7 @@ describe('PdqIndex: result buffers', () => {
     for (let i = 0; i < 5000; i++) hashes.set(dup, (i * 13 + 7) * 32);
     const ids = new Uint32Array(n).map((_, i) => i);
     const index = PdqIndex.build(hashes, ids);
-    expect(mihAnswers(n, 16, 0)).toBe(true);
+    expect(firstSegment(index).usesMultiIndex(0)).toBe(true);
     const brute = Brute.of(hashes, ids);
     for (const r of [0, 5, 31, 256]) {
       const want = brute.query(dup, r);
@@ -324,22 +319,7 @@ describe('PdqIndex kernel: multi-index equals the linear scan for every chunk co
     const brute = Brute.of(hashes, ids);
     for (const chunks of [12, 13, 14, 15, 16]) {
       const segment = PdqSegment.from(hashes, ids, chunks);
-      const k = (segment as unknown as { k: Kernel }).k;
-      let capacity = 4096;
-      const ask = (q: Uint8Array, r: number, mode: 'query' | 'linear'): Float64Array => {
-        new Uint8Array(k.memory.buffer, k.queryPtr(), 32).set(q);
-        let found = k[mode](r);
-        if (found > capacity) {
-          capacity = found;
-          expect(k.setCapacity(capacity)).toBe(true);
-          found = k[mode](r);
-        }
-        expect(found).toBeGreaterThanOrEqual(0);
-        const res = new Uint32Array(k.memory.buffer, k.resultsPtr(), found * 2);
-        const out = new Float64Array(found);
-        for (let i = 0; i < found; i++) out[i] = (res[2 * i] as number) * 512 + (res[2 * i + 1] as number);
-        return out.sort();
-      };
+      const ask = kernelAsk(segment);
       const queries = [...centres, flipBits(centres[0] as Uint8Array, 20, next), randomHash(next)];
       for (const [qi, q] of queries.entries()) {
         const all = brute.query(q, 64);
@@ -350,6 +330,95 @@ describe('PdqIndex kernel: multi-index equals the linear scan for every chunk co
         expectSameKeys(ask(q, 64, 'linear'), all, `chunks ${chunks}, query ${qi}: linear`);
       }
     }
+  });
+});
+
+/** Runs the kernel's multi-index (or scan) directly, growing the result room as needed. */
+function kernelAsk(segment: PdqSegment): (q: Uint8Array, r: number, mode: 'query' | 'linear') => Float64Array {
+  const k = (segment as unknown as { k: Kernel }).k;
+  let capacity = 4096;
+  return (q, r, mode) => {
+    new Uint8Array(k.memory.buffer, k.queryPtr(), 32).set(q);
+    let found = k[mode](r);
+    if (found > capacity) {
+      capacity = found;
+      expect(k.setCapacity(capacity)).toBe(true);
+      found = k[mode](r);
+    }
+    expect(found).toBeGreaterThanOrEqual(0);
+    const res = new Uint32Array(k.memory.buffer, k.resultsPtr(), found * 2);
+    const out = new Float64Array(found);
+    for (let i = 0; i < found; i++) out[i] = (res[2 * i] as number) * 512 + (res[2 * i + 1] as number);
+    return out.sort();
+  };
+}
+
+describe('PdqIndex kernel: compact bucket tables with overfull blocks', () => {
+  /**
+   * n entries: `shared` of them agree with a centre on its first 128 bits (so in every chunk
+   * there, one bucket holds them all and its block overflows its slots), a few exact copies of
+   * the centre, neighbours of the centre and of a cluster member at every distance 0..40, and
+   * random entries. The multi-index must equal brute force on all of it.
+   */
+  function clustered(seed: number, n: number, shared: number, chunks: number, recordBytes: number): void {
+    const next = seededU32(seed);
+    const hashes = randomHashes(n, next);
+    const centre = randomHash(next);
+    let at = 0;
+    for (; at < shared; at++) hashes.set(centre.subarray(0, 16), at * 32);
+    for (let i = 0; i < 300; i++) hashes.set(centre, 32 * at++);
+    const member = hashes.slice(32, 64);
+    for (let d = 0; d <= 40; d++) hashes.set(flipBits(centre, d, next), 32 * at++);
+    for (let d = 0; d <= 40; d++) hashes.set(flipBits(member, d, next), 32 * at++);
+    const ids = new Uint32Array(n).map((_, i) => scrambledId(i));
+    const brute = Brute.of(hashes, ids);
+    const segment = PdqSegment.from(hashes, ids, chunks);
+    const k = (segment as unknown as { k: { overflowBytes(): number } }).k;
+    // Overflow records exist, and their size says which slots the tables use (B + 1 u32).
+    expect(k.overflowBytes()).toBeGreaterThan(0);
+    expect(k.overflowBytes() % recordBytes).toBe(0);
+    const ask = kernelAsk(segment);
+    const flipped = new Uint8Array(centre);
+    flipped[0] = (flipped[0] as number) ^ 0x81;
+    flipped[31] = (flipped[31] as number) ^ 0x10;
+    const queries = [centre, member, flipBits(member, 12, next), flipped, randomHash(next)];
+    for (const [qi, q] of queries.entries()) {
+      const all = brute.query(q, 40);
+      for (const r of [0, 1, 3, 8, 16, 24, 31, 40]) {
+        const want = all.filter((key) => key % 512 <= r);
+        expectSameKeys(ask(q, r, 'query'), want, `query ${qi}, radius ${r}`);
+      }
+    }
+  }
+
+  it('u8 slots (60 buckets per line): blocks of more than 255 entries', () => {
+    // 70,000 entries over 12 chunks of 21-22 bits: well under 2 per bucket, so u8 slots.
+    expect(chunkLengths(70_000, 12).every((len) => 70_000 <= 2 * 2 ** len)).toBe(true);
+    clustered(0x0f1, 70_000, 2_000, 12, 61 * 4);
+  });
+
+  it('u16 slots (30 buckets per line) for crowded chunks: blocks of more than 65,535 entries', () => {
+    // 140,000 entries over 16 chunks of 16 bits: more than 2 per bucket, so u16 slots.
+    clustered(0x0f2, 140_000, 70_000, 16, 31 * 4);
+  });
+});
+
+describe('PdqSegment: chunk layouts', () => {
+  it('cuts all 256 bits, within the memory budget at the sizes it chooses', () => {
+    for (const n of [MIN_MIH_ENTRIES, 150_000, 1_000_000, 10_000_000, 1 << 24]) {
+      const m = chooseChunks(n);
+      expect(m).toBeGreaterThanOrEqual(9);
+      expect(m).toBeLessThanOrEqual(16);
+      for (const chunks of [m, 12, 16]) {
+        const lengths = chunkLengths(n, chunks);
+        expect(lengths).toHaveLength(chunks);
+        expect(lengths.reduce((a, b) => a + b, 0)).toBe(256);
+        for (const len of lengths) expect(len >= 8 && len <= 26).toBe(true);
+      }
+    }
+    // 10 million entries: 11 chunks (one of 19 bits probed with 1 flip, ten of 23-24 with 2).
+    expect(chooseChunks(10_000_000)).toBe(11);
+    expect(chunkLengths(10_000_000, 11)).toEqual([19, 24, 24, 24, 24, 24, 24, 24, 23, 23, 23]);
   });
 });
 
@@ -689,8 +758,9 @@ describe('PdqIndex: stats()', () => {
     const seg = s.segments[0] as { entries: number; chunks: number; bytes: number };
     expect(seg.entries).toBe(n);
     expect(seg.chunks).toBe(chooseChunks(n));
-    // Hashes, ids, 16 bucket tables of 2^16 + 1 offsets and 16 x 3-byte positions per entry.
-    expect(seg.bytes).toBeGreaterThanOrEqual(n * 36 + 16 * (TAIL + 1) * 4 + 16 * 3 * n);
+    // Hashes, ids, 16 bucket tables of 2^16 buckets (a 64-byte line per 60 buckets) and 16 x
+    // 3-byte positions per entry.
+    expect(seg.bytes).toBeGreaterThanOrEqual(n * 36 + 16 * Math.ceil(TAIL / 60) * 64 + 16 * 3 * n);
     expect(s.bytes).toBe(seg.bytes + empty.bytes);
     // Below the multi-index threshold, build() keeps everything in the tail.
     const below = PdqIndex.build(

@@ -15,10 +15,14 @@ interface IndexExports {
   setCount(count: number): void;
   resultsPtr(): number;
   queryPtr(): number;
-  build(): void;
+  setChunkLength(c: number, len: number): void;
+  build(): boolean;
+  buildChunk(c: number): boolean;
+  finishBuild(): boolean;
   linear(radius: number): number;
   query(radius: number): number;
-  probesPerChunk(len: number, t: number): number;
+  plan(radius: number): number;
+  overflowBytes(): number;
 }
 
 function instantiate(): IndexExports {
@@ -31,40 +35,130 @@ export const MAX_SEGMENT_ENTRIES = 1 << 24;
 export const MIN_MIH_ENTRIES = 1 << 16;
 const INITIAL_RESULTS = 4096;
 
+/** The distance the chunk layout is tuned for (PDQ's match threshold). */
+const LAYOUT_RADIUS = 31;
+/** WebAssembly memory a multi-index segment may take, in multiples of the raw hashes (the rest of 3x is left for the process). */
+const MEMORY_BUDGET = 2.75;
+const MIN_CHUNK_BITS = 8;
+const MAX_CHUNK_BITS = 26;
+/** Chunk lengths searched around log2(n): shorter ones make crowded buckets, longer ones big tables. */
+const BITS_BELOW_LOG_N = 5;
+const BITS_ABOVE_LOG_N = 4;
+
+/** Expected random memory accesses of one chunk of `len` bits probed with `t` flips over n entries. */
+function chunkCost(n: number, len: number, t: number): number {
+  let probes = 0;
+  let c = 1;
+  for (let k = 0; k <= t && k <= len; k++) {
+    probes += c;
+    c = (c * (len - k)) / (k + 1);
+  }
+  const lambda = n / 2 ** len;
+  // As the kernel's planner counts: a table line, a positions line if the bucket is not empty,
+  // and one hash line per candidate.
+  return probes * (1 + (1 - Math.exp(-lambda)) + lambda);
+}
+
 /**
- * Chooses the number of chunks for n entries: the fewest expected probes + candidates at
- * distance 31 whose tables fit in about 2.8x the raw hashes (the rest of 3x is left for ids and
- * the process). 0 means linear.
+ * Bytes of one chunk's table over n entries: a 64-byte line per block of 60 buckets (30 when the
+ * chunk holds more than 2 entries per bucket).
+ */
+const tableBytes = (n: number, len: number): number => Math.ceil(2 ** len / (n > 2 * 2 ** len ? 30 : 60)) * 64;
+
+interface Layout {
+  lengths: number[];
+  cost: number;
+  bytes: number;
+}
+
+const layouts = new Map<string, Layout | undefined>();
+
+/**
+ * The cheapest cut of the 256 bits into m chunks for n entries at distance 31 that fits the
+ * memory budget (undefined if none does): chunks come in two classes probed with t and u flips
+ * (t <= u <= 3; sum of (flips + 1) over the chunks = 32, the generalised pigeonhole), lengths
+ * equal within a class to one bit, the bits split between the classes to minimise the expected
+ * random memory accesses.
+ */
+function bestLayout(n: number, m: number, budget: boolean): Layout | undefined {
+  const key = `${n}:${m}:${budget}`;
+  if (layouts.has(key)) return layouts.get(key);
+  const units = LAYOUT_RADIUS + 1;
+  const logN = Math.round(Math.log2(n));
+  const shortest = Math.max(MIN_CHUNK_BITS, logN - BITS_BELOW_LOG_N);
+  const longest = Math.min(MAX_CHUNK_BITS, logN + BITS_ABOVE_LOG_N);
+  const fixed = 36 * n + 3 * m * n;
+  const limit = budget ? MEMORY_BUDGET * 32 * n : Number.POSITIVE_INFINITY;
+  /** Cost, table bytes and lengths of `count` chunks probed with t flips sharing `bits` bits. */
+  const cut = (count: number, t: number, bits: number): [number, number, number[]] | undefined => {
+    if (count === 0) return bits === 0 ? [0, 0, []] : undefined;
+    const base = Math.floor(bits / count);
+    const extra = bits % count;
+    if (base < shortest || base + (extra > 0 ? 1 : 0) > longest) return undefined;
+    const lengths = Array.from({ length: count }, (_, i) => base + (i < extra ? 1 : 0));
+    let cost = 0;
+    let bytes = 0;
+    for (const len of lengths) {
+      cost += chunkCost(n, len, t);
+      bytes += tableBytes(n, len);
+    }
+    return [cost, bytes, lengths];
+  };
+  let best: Layout | undefined;
+  for (let t = 0; t <= 3; t++) {
+    for (let u = t; u <= 3; u++) {
+      // a chunks with t flips, m - a with u: a(t + 1) + (m - a)(u + 1) = units.
+      for (let a = 0; a <= m; a++) {
+        if (a * (t + 1) + (m - a) * (u + 1) !== units || (t === u && a > 0)) continue;
+        for (let bits = 0; bits <= 256; bits++) {
+          const first = cut(a, t, bits);
+          const second = first && cut(m - a, u, 256 - bits);
+          if (!first || !second) continue;
+          const cost = first[0] + second[0];
+          const bytes = fixed + first[1] + second[1];
+          if (bytes > limit || (best && cost >= best.cost)) continue;
+          best = { lengths: [...first[2], ...second[2]], cost, bytes };
+        }
+      }
+    }
+  }
+  layouts.set(key, best);
+  return best;
+}
+
+/**
+ * Chunk lengths (bits, summing to 256) for a multi-index segment of n entries cut into m chunks:
+ * the cheapest layout within the memory budget, else the cheapest, else equal cuts.
+ */
+export function chunkLengths(n: number, m: number): number[] {
+  const layout = bestLayout(n, m, true) ?? bestLayout(n, m, false);
+  if (layout) return layout.lengths;
+  return Array.from({ length: m }, (_, c) => Math.floor(256 / m) + (c < 256 % m ? 1 : 0));
+}
+
+/**
+ * Chooses the number of chunks for n entries: the layout with the fewest expected random memory
+ * accesses at distance 31 whose tables fit in about 2.75x the raw hashes (the rest of 3x is left
+ * for the process). 0 means linear.
  */
 export function chooseChunks(n: number): number {
   if (n < MIN_MIH_ENTRIES) return 0;
+  const known = chosen.get(n);
+  if (known !== undefined) return known;
   let best = 16;
   let bestCost = Number.POSITIVE_INFINITY;
-  for (let m = 12; m <= 16; m++) {
-    const t = Math.floor(31 / m);
-    // The kernel's layout: 256 % m chunks of base + 1 bits, the rest of base bits.
-    const base = Math.floor(256 / m);
-    const lens = Array.from({ length: m }, (_, c) => base + (c < 256 % m ? 1 : 0));
-    let probes = 0;
-    let tables = 0;
-    for (const len of lens) {
-      let c = 1;
-      for (let k = 0; k <= t; k++) {
-        probes += c;
-        c = (c * (len - k)) / (k + 1);
-      }
-      tables += (2 ** len + 1) * 4;
-    }
-    const candidates = (probes * n) / 2 ** (256 / m);
-    const bytes = tables + 3 * m * n + 36 * n;
-    if (bytes > 2.8 * 32 * n && m < 16) continue;
-    if (probes + candidates < bestCost) {
-      bestCost = probes + candidates;
+  for (let m = 9; m <= 16; m++) {
+    const layout = bestLayout(n, m, true);
+    if (layout && layout.cost < bestCost) {
+      bestCost = layout.cost;
       best = m;
     }
   }
+  chosen.set(n, best);
   return best;
 }
+
+const chosen = new Map<number, number>();
 
 export class PdqSegment {
   private readonly k: IndexExports;
@@ -82,6 +176,7 @@ export class PdqSegment {
     this.chunks = chunks;
     this.reserved = reserved;
     this.count = reserved;
+    if (chunks > 0) for (const [c, len] of chunkLengths(reserved, chunks).entries()) this.k.setChunkLength(c, len);
     this.base = this.k.reserve(reserved, chunks, this.capacity);
     if (this.base === 0)
       throw new WardError('WARD_ERR_INTERNAL', 'Out of memory for the PDQ index', { actual: reserved });
@@ -109,7 +204,16 @@ export class PdqSegment {
   seal(): void {
     const ids = this.ids();
     this.sorted = ids.every((id, i) => i === 0 || id > (ids[i - 1] as number));
-    if (this.chunks > 0) this.k.build();
+    if (this.chunks > 0) {
+      // One call per chunk: the engine tiers the kernel up between calls (a single long call
+      // would run in baseline code throughout).
+      let ok = true;
+      for (let c = 0; c < this.chunks && ok; c++) ok = this.k.buildChunk(c);
+      if (!ok || !this.k.finishBuild())
+        throw new WardError('WARD_ERR_INTERNAL', 'Out of memory for the PDQ index', { actual: this.count });
+    }
+    // build() moves the results after the tables' overflow records.
+    this.cached = undefined;
   }
 
   /** Ids ascending (built from the store or sorted): has() can binary-search. */
@@ -157,12 +261,13 @@ export class PdqSegment {
     return this.k.memory.buffer.byteLength;
   }
 
-  /** Rough cost of answering at this radius with the multi-index, in entry visits. */
-  private mihCost(radius: number): number {
-    const t = Math.floor(radius / this.chunks);
-    const len = 256 / this.chunks;
-    const probes = this.chunks * this.k.probesPerChunk(Math.ceil(len), t);
-    return probes + (probes * this.count) / 2 ** len;
+  /**
+   * Whether this radius is answered by the multi-index (else by the linear scan): when its
+   * planned random memory accesses cost less than a scan. @internal
+   */
+  usesMultiIndex(radius: number): boolean {
+    // One random access costs about as much as scanning 4-8 entries in order.
+    return this.chunks > 0 && this.k.plan(radius) < this.count / 6;
   }
 
   /**
@@ -173,7 +278,7 @@ export class PdqSegment {
   search(query: Uint8Array, radius: number, ids: Uint32Array, distances: Uint16Array, at: number): number {
     if (this.count === 0) return at;
     this.views().query.set(query);
-    const useMih = this.chunks > 0 && this.mihCost(radius) < this.count / 4;
+    const useMih = this.usesMultiIndex(radius);
     let found = useMih ? this.k.query(radius) : this.k.linear(radius);
     if (found < 0) throw new WardError('WARD_ERR_INTERNAL', 'Out of memory for query scratch');
     if (found > this.capacity) {
