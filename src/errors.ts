@@ -3,8 +3,22 @@
  * One error class with stable codes. Match on `code`, never on the message.
  */
 
-/** What kind of failure it is; decides exit codes and (later) HTTP status. */
-export type ErrorKind = 'input' | 'limit' | 'dependency' | 'config' | 'internal';
+/**
+ * What kind of failure it is; decides CLI exit codes and the service's HTTP status (the kinds after
+ * `internal` come from the service: 401, 403, 404, 409, 429, 503).
+ */
+export type ErrorKind =
+  | 'input'
+  | 'limit'
+  | 'dependency'
+  | 'config'
+  | 'internal'
+  | 'auth'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'rate_limit'
+  | 'unavailable';
 
 /**
  * Every code Ward can throw. A code is never renamed or reused; docs/errors.md lists the same set
@@ -28,6 +42,10 @@ export const ERROR_CODES = {
     kind: 'input',
     doc: 'An archive (zip, tar, gzip) is truncated or malformed; entries read before the damage are kept.',
   },
+  WARD_ERR_METADATA_CORRUPT: {
+    kind: 'input',
+    doc: 'Image metadata (a PNG chunk, JPEG segment, RIFF chunk, EXIF IFD, JUMBF box or text) is malformed; provenance keeps what was read before it.',
+  },
   WARD_ERR_CHECKPOINT: {
     kind: 'config',
     doc: 'A scan checkpoint file is unreadable or belongs to a different scan (other inputs, banks or policy).',
@@ -45,10 +63,57 @@ export const ERROR_CODES = {
     kind: 'limit',
     doc: 'An archive entry breaks an archive limit (nesting depth, entry count, entry or total size, compression ratio: zip-bomb guards).',
   },
+  WARD_ERR_LIMIT_METADATA: {
+    kind: 'limit',
+    doc: 'An image metadata text is larger than the provenance limit (8 MiB per value, 32 MiB per file by default); it is truncated or skipped, and flagged.',
+  },
   // signals
   WARD_ERR_SIGNAL_INVALID: {
     kind: 'input',
     doc: 'A hash value does not parse for its signal type (wrong length or characters).',
+  },
+  // text screening
+  WARD_ERR_LEXICON: {
+    kind: 'dependency',
+    doc: 'A text-screening lexicon file (data/lexicons/) is missing, not valid JSON, or breaks the lexicon format.',
+  },
+  // models
+  WARD_ERR_MODEL_UNSUPPORTED: {
+    kind: 'input',
+    doc: 'The file is not a model format Ward inspects (safetensors, GGUF, pickle or PyTorch zip, NumPy, diffusers or PEFT folder).',
+  },
+  WARD_ERR_MODEL_CORRUPT: {
+    kind: 'input',
+    doc: 'A model file is truncated or malformed (header length beyond the file, bad JSON, tensor offsets out of range or overlapping, bad GGUF, zip or pickle structure).',
+  },
+  WARD_ERR_MODEL_LIMIT: {
+    kind: 'limit',
+    doc: 'A model file breaks a parsing limit (header bytes, JSON depth, tensor, key or zip entry count, pickle size, inflated bytes): bounded-memory guards.',
+  },
+  // video
+  WARD_ERR_VIDEO_UNSUPPORTED: {
+    kind: 'input',
+    doc: 'The bytes are not a video container Ward reads (MP4/MOV/3GP, WebM/MKV, AVI, FLV, MPEG-TS/PS, ASF; sniffed by magic bytes).',
+  },
+  WARD_ERR_VIDEO_NO_STREAM: {
+    kind: 'input',
+    doc: 'The container has no video stream (an audio-only file).',
+  },
+  WARD_ERR_VIDEO_DECODE: {
+    kind: 'input',
+    doc: 'The video is truncated or corrupt: ffmpeg could not read its container or decode a single frame (frames decoded before damage are kept and the item says `damaged`).',
+  },
+  WARD_ERR_VIDEO_EMPTY: {
+    kind: 'input',
+    doc: 'The video stream holds no frame (a zero-length stream).',
+  },
+  WARD_ERR_VIDEO_FRAME_RATE: {
+    kind: 'input',
+    doc: 'The video stream has no frame rate, or an implausible one (below 1 frame per hour or above 1000 fps), so frame times would be meaningless.',
+  },
+  WARD_ERR_VIDEO_TIMEOUT: {
+    kind: 'limit',
+    doc: 'No frame could be hashed within the time limit for one video (`limits.video.maxSeconds`); when some were, the result is kept and marked truncated.',
   },
   // banks and stores
   WARD_ERR_BANK_NOT_FOUND: { kind: 'input', doc: 'No bank has that name.' },
@@ -74,13 +139,82 @@ export const ERROR_CODES = {
     kind: 'input',
     doc: 'An index snapshot is corrupt, truncated or from another version; it is rebuilt from the store.',
   },
+  // service (ward serve): requests, auth, reviews, evidence, audit, webhooks
+  WARD_ERR_REQUEST_INVALID: {
+    kind: 'input',
+    doc: 'The request body, query or path does not match the route (malformed JSON, a missing or wrong field).',
+  },
+  WARD_ERR_CONTENT_TYPE: {
+    kind: 'input',
+    doc: 'The request Content-Type is not one the route accepts (HTTP 415).',
+  },
+  WARD_ERR_LIMIT_BODY: {
+    kind: 'limit',
+    doc: 'The request body is larger than the route allows (HTTP 413); nothing was kept.',
+  },
+  WARD_ERR_UPLOAD_TRUNCATED: {
+    kind: 'input',
+    doc: 'The request body ended before its declared length (the client stopped sending); nothing was kept.',
+  },
+  WARD_ERR_REQUEST_TIMEOUT: {
+    kind: 'input',
+    doc: 'The client sent the request too slowly (an idle or total time limit passed, HTTP 408); nothing was kept.',
+  },
+  WARD_ERR_AUTH_REQUIRED: {
+    kind: 'auth',
+    doc: 'No API key was sent: send `Authorization: Bearer <key>`.',
+  },
+  WARD_ERR_AUTH_INVALID: {
+    kind: 'auth',
+    doc: 'The API key is malformed, unknown or revoked.',
+  },
+  WARD_ERR_FORBIDDEN: {
+    kind: 'forbidden',
+    doc: "The API key's role may not use this route.",
+  },
+  WARD_ERR_RATE_LIMITED: {
+    kind: 'rate_limit',
+    doc: 'Too many requests with this API key: retry after the seconds given in Retry-After.',
+  },
+  WARD_ERR_NOT_FOUND: {
+    kind: 'not_found',
+    doc: 'No such route, review item, API key, webhook or evidence.',
+  },
+  WARD_ERR_CONFLICT: {
+    kind: 'conflict',
+    doc: 'The request conflicts with the current state (a review item already decided, a bank of the wrong kind).',
+  },
+  WARD_ERR_NOT_IMPLEMENTED: {
+    kind: 'unavailable',
+    doc: 'The feature is not available in this build of Ward (HTTP 501).',
+  },
+  WARD_ERR_UNAVAILABLE: {
+    kind: 'unavailable',
+    doc: 'The service is starting or shutting down, or its database cannot be reached (HTTP 503).',
+  },
+  WARD_ERR_EVIDENCE: {
+    kind: 'config',
+    doc: 'The evidence store key (WARD_EVIDENCE_KEY) is missing or invalid, or stored evidence does not decrypt.',
+  },
+  WARD_ERR_AUDIT_TAMPERED: {
+    kind: 'input',
+    doc: 'The audit log does not verify: a record was edited, removed or inserted (the hash chain is broken).',
+  },
+  WARD_ERR_WEBHOOK_SIGNATURE: {
+    kind: 'auth',
+    doc: 'A webhook request has no valid Ward-Signature: missing, malformed, too old, or not signed with the secret.',
+  },
+  WARD_ERR_WEBHOOK_REPLAY: {
+    kind: 'auth',
+    doc: 'A webhook delivery was received before (same delivery id): a replay.',
+  },
   // config / usage
   WARD_ERR_CONFIG_INVALID: { kind: 'config', doc: 'An option or configuration value is invalid.' },
   WARD_ERR_USAGE: { kind: 'config', doc: 'The command line is malformed (unknown flag, missing argument).' },
   // dependency
   WARD_ERR_DEPENDENCY_MISSING: {
     kind: 'dependency',
-    doc: 'A native or built dependency (sharp, the PDQ WebAssembly kernel) could not be loaded.',
+    doc: 'A native or built dependency (sharp, the PDQ WebAssembly kernel, ffmpeg and ffprobe for videos) could not be loaded.',
   },
   // internal
   WARD_ERR_INTERNAL: { kind: 'internal', doc: 'A bug in Ward. Please report it.' },

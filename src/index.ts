@@ -3,6 +3,9 @@
  * @module ward
  */
 
+// The service's pieces that stand alone: verifying its webhooks, its audit chain, the stores'
+// types. The service itself is `ward/server` (src/server/index.ts).
+export { AUDIT_GENESIS, type AuditVerification, auditHash, canonicalJson, verifyAuditChain } from './audit/chain.js';
 export { detectSignal, sniffFormat } from './banks/formats/detect.js';
 export { readBankFile } from './banks/formats/read.js';
 export { writeBankFile } from './banks/formats/write.js';
@@ -44,6 +47,68 @@ export {
 } from './media/archive.js';
 // Content sniffing.
 export { type ImageFormat, sniffImage } from './media/sniff.js';
+// Models: inspection (formats, kind, base model, training metadata), identity hashes, pickle verdicts.
+export { type Detection, detectModel, type ModelKind } from './models/detect.js';
+export { type GgufInfo, type GgufTensor, readGguf } from './models/gguf.js';
+export { civitaiCrc32Hex } from './models/hashers.js';
+export {
+  type FileDigests,
+  type HashModelOptions,
+  hashModelBytes,
+  hashModelFile,
+  type ModelHashes,
+} from './models/hashes.js';
+export {
+  type InspectOptions,
+  inspectModel,
+  inspectModelBytes,
+  MODEL_FORMATS,
+  type ModelFormat,
+  type ModelReport,
+  type PickleSummary,
+  sniffModel,
+} from './models/inspect.js';
+export { DEFAULT_MODEL_LIMITS, type ModelLimits } from './models/limits.js';
+export { type PickleGlobal, type PickleIssue, type PickleScan, walkPickle } from './models/pickle.js';
+export { PICKLE_ALLOW, PICKLE_DENY, type PickleRating, rateGlobal } from './models/pickle-policy.js';
+export { readSafetensorsHeader, type SafetensorsHeader, type SafetensorsTensor } from './models/safetensors.js';
+export {
+  setTrainingTextScreener,
+  type TagCounts,
+  type TrainingTextContext,
+  type TrainingTextScreener,
+} from './models/screen.js';
+export { type TrainingInfo, trainingInfo } from './models/training.js';
+// Provenance: AI-generation metadata, C2PA, XMP digital source type, stealth metadata, the SD watermark.
+export type { C2paAction, C2paSummary } from './provenance/c2pa/manifest.js';
+export { C2PA_TRUST_ANCHORS } from './provenance/c2pa/trust-anchors.js';
+export type { C2paState, C2paValidation } from './provenance/c2pa/validate.js';
+export {
+  type InspectOptions as ProvenanceInspectOptions,
+  inspectImage,
+  inspectMetadata,
+  resourceHashSignals,
+} from './provenance/inspect.js';
+export { DEFAULT_METADATA_LIMITS, type MetadataLimits } from './provenance/metadata.js';
+export { type PromptScreener, setPromptScreener } from './provenance/prompt-screen.js';
+export { applyResourceMatches, matchResourceHashes, RESOURCE_HASH_TYPES } from './provenance/resource-match.js';
+export type {
+  AiGenerated,
+  Evidence,
+  EvidenceKind,
+  MetadataIssue,
+  ProvenanceReport,
+  Resource,
+  ResourceHashes,
+  ResourceType,
+} from './provenance/types.js';
+export {
+  decodeSdWatermark,
+  SD_WATERMARKS,
+  type WatermarkMessage,
+  type WatermarkResult,
+  type WatermarkScore,
+} from './provenance/watermark.js';
 // The scan pipeline: items, extractor plugins, policy, verdicts, checkpoints.
 export { Checkpoint } from './scan/checkpoint.js';
 export {
@@ -58,6 +123,10 @@ export {
   type ScanConfig,
   type ScanLimits,
 } from './scan/config.js';
+export { modelExtractor, modelSniffer } from './scan/extractors/model.js';
+export { provenanceExtractor } from './scan/extractors/provenance.js';
+// Text screening: prompts, negative prompts, captions, tag maps, titles, posts.
+export { sniffText, textExtractor, textSniffer } from './scan/extractors/text.js';
 export {
   type ErrorRecord,
   type HashFilesOptions,
@@ -66,12 +135,21 @@ export {
   isErrorRecord,
 } from './scan/hash-files.js';
 export { itemKey } from './scan/items.js';
-export { type ScanOptions, scan } from './scan/pipeline.js';
+export {
+  createScanRunner,
+  type ItemMatcher,
+  type ScanBytesOptions,
+  type ScannedItem,
+  type ScanOptions,
+  scan,
+  scanBytes,
+} from './scan/pipeline.js';
 export {
   type ExtractInput,
   type ExtractOptions,
   type ExtractOutput,
   type Extractor,
+  type FileExtractInput,
   registerExtractor,
   registerSniffer,
   type Sniffer,
@@ -91,9 +169,19 @@ export {
   VERDICTS,
   type Verdict,
 } from './scan/types.js';
+export {
+  DELIVERY_HEADER,
+  EVENT_HEADER,
+  ReplayCache,
+  SIGNATURE_HEADER,
+  signWebhook,
+  type VerifyWebhookOptions,
+  verifyWebhook,
+} from './server/webhooks.js';
 export { BUILTIN_SIGNALS, getSignalType } from './signals/builtin.js';
 // Hashing an image file or buffer (PDQ + MD5/SHA-1/SHA-256), and many files on worker threads.
 export { type HashImageOptions, hashImage, type ImageHashes } from './signals/image.js';
+export { autov1Signal, autov2Signal, autov3Signal, blake3Signal } from './signals/model-hashes.js';
 export { DIHEDRAL_NAMES, type DihedralName } from './signals/pdq/dihedral.js';
 export {
   hammingBytes,
@@ -115,6 +203,78 @@ export {
 } from './signals/pdq/hash.js';
 // Signal types (name, parse, brute-force compare).
 export type { Comparison, SignalType } from './signals/types.js';
+export {
+  type ApiKeyRecord,
+  type AuditInput,
+  type AuditRecord,
+  type DeliveryRecord,
+  REVIEW_STATUSES,
+  type ReviewDecision,
+  type ReviewItem,
+  type ReviewStatus,
+  ROLES,
+  type Role,
+  type ServiceStore,
+  WEBHOOK_EVENTS,
+  type WebhookEvent,
+  type WebhookRecord,
+} from './store/service.js';
 export { defaultDbPath, SqliteStore } from './store/sqlite.js';
 export type { BankStats, BankStore, BankWithCounts, ImportOptions, ImportReport, StoredEntry } from './store/types.js';
+export {
+  flattenTags,
+  lexiconVersion,
+  type PromptPair,
+  screenFindings,
+  screenPromptPair,
+  screenTags,
+  screenText,
+  screenTextChunks,
+  type TagInput,
+} from './text/screen.js';
+export {
+  type ScreenOptions,
+  type Strength,
+  type TagMap,
+  TEXT_CONTEXTS,
+  type TextCategory,
+  type TextContext,
+  type TextReason,
+  type TextRule,
+  type TextSpan,
+  type TextVerdict,
+  type TextVerdictKind,
+} from './text/types.js';
 export { VERSION } from './version.js';
+// Video: vPDQ hashing with ffmpeg, its text forms, matching and the frame index.
+export {
+  DEFAULT_VIDEO_LIMITS,
+  hashVideo,
+  type VideoHashOptions,
+  type VideoHashResult,
+  VPDQ_SCALERS,
+  type VpdqScaler,
+} from './video/hash.js';
+export {
+  matchVpdq,
+  VpdqIndex,
+  type VpdqIndexMatch,
+  type VpdqMatchOptions,
+  type VpdqMatchResult,
+} from './video/match.js';
+export { hashVideoFile, type VideoHashes } from './video/record.js';
+export { sniffVideo, VIDEO_FORMATS, type VideoFormat } from './video/sniff.js';
+export {
+  parseReferenceText,
+  parseThreatExchange,
+  parseVpdq,
+  toCompact as vpdqToCompact,
+  toReferenceText,
+  toThreatExchange,
+  toThreatExchangeJson,
+  VPDQ_COMPARED_MATCH_PERCENT,
+  VPDQ_DISTANCE_THRESHOLD,
+  VPDQ_QUALITY_THRESHOLD,
+  VPDQ_QUERY_MATCH_PERCENT,
+  type VpdqFrame,
+} from './video/vpdq.js';

@@ -70,7 +70,7 @@ export interface ReadBankFileOptions {
   /** Signal type for every row; required when a value is ambiguous (64 hex: pdq or sha256). */
   signal?: string;
   columns?: ColumnMapping;
-  /** Longest accepted line in bytes (default 65536); longer lines are row issues. */
+  /** Longest accepted line in bytes (default 1 MiB); longer lines are row issues. */
   maxLineBytes?: number;
 }
 

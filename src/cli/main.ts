@@ -20,6 +20,11 @@ const COMMANDS: Record<string, () => Promise<(argv: string[], ctx: CommandContex
   bank: async () => (await import('./commands/bank.js')).bankCommand,
   match: async () => (await import('./commands/match.js')).matchCommand,
   scan: async () => (await import('./commands/scan.js')).scanCommand,
+  inspect: async () => (await import('./commands/inspect.js')).inspectCommand,
+  text: async () => (await import('./commands/text.js')).textCommand,
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
+  keys: async () => (await import('./commands/keys.js')).keysCommand,
+  audit: async () => (await import('./commands/audit.js')).auditCommand,
 };
 
 const USAGES: Record<string, () => Promise<string>> = {
@@ -28,16 +33,27 @@ const USAGES: Record<string, () => Promise<string>> = {
   bank: async () => (await import('./commands/bank.js')).BANK_USAGE,
   match: async () => (await import('./commands/match.js')).MATCH_USAGE,
   scan: async () => (await import('./commands/scan.js')).SCAN_USAGE,
+  inspect: async () => (await import('./commands/inspect.js')).INSPECT_USAGE,
+  text: async () => (await import('./commands/text.js')).TEXT_USAGE,
+  serve: async () => (await import('./commands/serve.js')).SERVE_USAGE,
+  keys: async () => (await import('./commands/keys.js')).KEYS_USAGE,
+  audit: async () => (await import('./commands/audit.js')).AUDIT_USAGE,
 };
 
 export const MAIN_USAGE = `Usage: ward <command> [options]
 
 Commands:
   scan    scan files, folders and archives: fingerprints, bank matches, verdicts
+  inspect what a file is without running it (models: kind, base, hashes, training tags, pickles;
+          images: AI-generation provenance, C2PA, watermark)
   hash    fingerprint images (PDQ, MD5, SHA-1, SHA-256)
   bank    manage hash lists (create, import, export, list, stats, rm)
   match   match images or hashes against banks
+  text    screen prompts, captions, tag maps, titles and posts (minors, sexual terms)
   demo    build a stand-in bank from generated images and scan a demo folder
+  serve   the HTTP service: API, review queue and review UI
+  keys    API keys of the service (create, list, revoke)
+  audit   the service's audit log (verify the hash chain, list)
 
 ward <command> --help shows a command's options.`;
 

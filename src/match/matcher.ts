@@ -9,13 +9,20 @@ import { join } from 'node:path';
 import type { Bank } from '../banks/types.js';
 import { WardError } from '../errors.js';
 import type { ImageHashes } from '../signals/image.js';
+import { PREFIX_LOOKUPS } from '../signals/model-hashes.js';
 import { DIHEDRAL_NAMES, type DihedralName } from '../signals/pdq/dihedral.js';
 import { PDQ_MIN_QUALITY, pdqToBytes } from '../signals/pdq/distance.js';
 import type { SqliteStore } from '../store/sqlite.js';
+import type { StoredEntry } from '../store/types.js';
+import { compactFrames, VpdqIndex } from '../video/match.js';
+import type { VpdqFrame } from '../video/vpdq.js';
 import { loadPdqIndexFile, PdqIndex } from './pdq-index.js';
 
-/** Signal types matched exactly (one value, one entry). */
-const EXACT_SIGNALS = ['md5', 'sha1', 'sha256'] as const;
+/**
+ * Signal types matched exactly (one value, one entry): file digests, and model identity hashes
+ * (signals/model-hashes; a model's Civitai SHA256 is its `sha256`).
+ */
+export const EXACT_SIGNALS = ['md5', 'sha1', 'sha256', 'autov1', 'autov2', 'autov3', 'blake3'] as const;
 
 export interface MatchSignals {
   pdq?: string;
@@ -25,6 +32,14 @@ export interface MatchSignals {
   md5?: string;
   sha1?: string;
   sha256?: string;
+  /** Model identity hashes (models/hashes). */
+  autov1?: string;
+  autov2?: string;
+  /** 64 hex; a bank entry holding its 12-hex prefix (as Civitai shows it) matches too. */
+  autov3?: string;
+  blake3?: string;
+  /** A video's vPDQ frames (video/hash; video/vpdq parses the text forms). */
+  vpdq?: readonly Pick<VpdqFrame, 'pdq' | 'quality'>[];
 }
 
 /** The signals of a `hashImage` record, as the matcher takes them. */
@@ -46,6 +61,10 @@ export interface MatchOptions {
   includeWeak?: boolean;
   /** Query with all 8 dihedral hashes (needs `pdqDihedral`). */
   dihedral?: boolean;
+  /** vPDQ: share of the query's frames that must match, percent (default 80). */
+  vpdqQueryPercent?: number;
+  /** vPDQ: share of the bank video's frames that must match, percent (default 0). */
+  vpdqComparedPercent?: number;
 }
 
 export interface MatchHit {
@@ -57,6 +76,10 @@ export interface MatchHit {
   labels: string[];
   /** Which dihedral transform of the query matched (dihedral matching only). */
   transform?: DihedralName;
+  /** vPDQ: share of the query video's frames (quality ≥ 50, distinct) that matched a frame of the entry. */
+  queryMatchPercent?: number;
+  /** vPDQ: share of the entry's frames that matched a frame of the query. */
+  comparedMatchPercent?: number;
 }
 
 export interface MatchResult {
@@ -70,10 +93,34 @@ export interface MatchResult {
   skipped: string[];
 }
 
-interface LoadedBank {
+/** One bank's indexes: PDQ, and value -> entry id per exact signal type. */
+export interface BankIndex {
   bank: Bank;
   pdq: PdqIndex;
   exact: Map<string, Map<string, number>>;
+  /** The frames of the bank's vpdq entries (absent when it has none). */
+  vpdq?: VpdqIndex;
+}
+type LoadedBank = BankIndex;
+
+/** Finds entries (value, labels) by id, to report matches. */
+export interface EntryLookup {
+  entriesById(ids: readonly number[]): Map<number, StoredEntry & { bank: string }>;
+}
+
+/** Index hits before their entries are looked up. */
+export interface MatchHits {
+  hits: Map<number, HitInfo>;
+  skipped: string[];
+}
+
+interface HitInfo {
+  bank: BankIndex;
+  signal: string;
+  distance: number;
+  transform?: DihedralName;
+  queryMatchPercent?: number;
+  comparedMatchPercent?: number;
 }
 
 export interface MatcherOptions {
@@ -85,9 +132,35 @@ export interface MatcherOptions {
 
 export class Matcher {
   private constructor(
-    private readonly store: SqliteStore,
+    private readonly store: EntryLookup | undefined,
     private readonly loaded: LoadedBank[],
   ) {}
+
+  /**
+   * A matcher over indexes loaded elsewhere (the service keeps them current with setBank and the
+   * indexes' add/remove). Without `lookup`, use matchAsync.
+   */
+  static fromIndexes(banks: BankIndex[], lookup?: EntryLookup): Matcher {
+    return new Matcher(lookup, [...banks]);
+  }
+
+  /** Adds a bank's indexes, or replaces those of the bank with the same name. */
+  setBank(index: BankIndex): void {
+    const i = this.loaded.findIndex((l) => l.bank.name === index.bank.name);
+    if (i >= 0) this.loaded[i] = index;
+    else this.loaded.push(index);
+  }
+
+  removeBank(name: string): boolean {
+    const i = this.loaded.findIndex((l) => l.bank.name === name);
+    if (i < 0) return false;
+    this.loaded.splice(i, 1);
+    return true;
+  }
+
+  bankIndex(name: string): BankIndex | undefined {
+    return this.loaded.find((l) => l.bank.name === name);
+  }
 
   /**
    * Loads the banks' indexes: from a snapshot when one matches the bank's version, else from the
@@ -105,7 +178,13 @@ export class Matcher {
     for (const name of names) {
       const bank = all.find((b) => b.name === name);
       if (!bank) throw new WardError('WARD_ERR_BANK_NOT_FOUND', `No bank named ${JSON.stringify(name)}`);
-      loaded.push({ bank, pdq: loadPdq(store, bank, snapshotDir), exact: loadExact(store, bank) });
+      const vpdq = loadVpdq(store, bank);
+      loaded.push({
+        bank,
+        pdq: loadPdq(store, bank, snapshotDir),
+        exact: loadExact(store, bank),
+        ...(vpdq ? { vpdq } : {}),
+      });
     }
     return new Matcher(store, loaded);
   }
@@ -116,9 +195,26 @@ export class Matcher {
 
   /** Matches one item's signals against every loaded bank. */
   match(signals: MatchSignals, options: MatchOptions = {}): MatchResult {
+    if (!this.store) throw new WardError('WARD_ERR_INTERNAL', 'This matcher has no entry lookup: use matchAsync');
+    const found = this.hits(signals, options);
+    return this.resolve(found, found.hits.size > 0 ? this.store.entriesById([...found.hits.keys()]) : new Map());
+  }
+
+  /** As match, with entries looked up asynchronously (a database server). */
+  async matchAsync(
+    signals: MatchSignals,
+    options: MatchOptions,
+    lookup: (ids: number[]) => Promise<Map<number, StoredEntry & { bank: string }>>,
+  ): Promise<MatchResult> {
+    const found = this.hits(signals, options);
+    return this.resolve(found, found.hits.size > 0 ? await lookup([...found.hits.keys()]) : new Map());
+  }
+
+  /** The index hits of one item's signals (no entry lookups). */
+  hits(signals: MatchSignals, options: MatchOptions = {}): MatchHits {
     const skipped: string[] = [];
     // entry id -> best hit so far (a hit can come from several dihedral queries)
-    const hits = new Map<number, { bank: LoadedBank; signal: string; distance: number; transform?: DihedralName }>();
+    const hits = new Map<number, HitInfo>();
     const pdqQueries: [Uint8Array, DihedralName | undefined][] = [];
     if (signals.pdq !== undefined) {
       const quality = signals.quality ?? 100;
@@ -130,6 +226,10 @@ export class Matcher {
         pdqQueries.push([pdqToBytes(signals.pdq), undefined]);
       }
     }
+    // vPDQ: each bank's frames within its PDQ distance; weak frames never take part.
+    const vpdqQuery = signals.vpdq && signals.vpdq.length > 0 ? signals.vpdq : undefined;
+    if (vpdqQuery && !vpdqQuery.some((f) => f.quality >= PDQ_MIN_QUALITY))
+      skipped.push(`vpdq: no frame of quality ≥ ${PDQ_MIN_QUALITY}`);
     for (const l of this.loaded) {
       const radius = options.distance ?? l.bank.pdqDistance;
       for (const [query, transform] of pdqQueries) {
@@ -148,11 +248,33 @@ export class Matcher {
       for (const signal of EXACT_SIGNALS) {
         const value = signals[signal];
         if (value === undefined) continue;
-        const id = l.exact.get(signal)?.get(value.toLowerCase());
-        if (id !== undefined) hits.set(id, { bank: l, signal, distance: 0 });
+        const map = l.exact.get(signal);
+        if (!map) continue;
+        const v = value.toLowerCase();
+        const prefix = PREFIX_LOOKUPS[signal];
+        for (const key of prefix !== undefined && v.length > prefix ? [v, v.slice(0, prefix)] : [v]) {
+          const id = map.get(key);
+          if (id !== undefined) hits.set(id, { bank: l, signal, distance: 0 });
+        }
+      }
+      if (vpdqQuery && l.vpdq) {
+        const found = l.vpdq.query(vpdqQuery, {
+          distance: radius,
+          queryMatchPercent: options.vpdqQueryPercent,
+          comparedMatchPercent: options.vpdqComparedPercent,
+        });
+        for (const m of found) {
+          const { queryMatchPercent, comparedMatchPercent } = m;
+          hits.set(m.id, { bank: l, signal: 'vpdq', distance: m.distance, queryMatchPercent, comparedMatchPercent });
+        }
       }
     }
-    const entries = hits.size > 0 ? this.store.entriesById([...hits.keys()]) : new Map();
+    return { hits, skipped };
+  }
+
+  /** Hits and their entries to block matches, negative matches and suppression. */
+  resolve(found: MatchHits, entries: Map<number, StoredEntry & { bank: string }>): MatchResult {
+    const { hits, skipped } = found;
     const block: MatchHit[] = [];
     const negative: MatchHit[] = [];
     for (const [id, h] of hits) {
@@ -166,6 +288,9 @@ export class Matcher {
         entryId: id,
         labels: entry.labels,
         ...(h.transform ? { transform: h.transform } : {}),
+        ...(h.queryMatchPercent !== undefined
+          ? { queryMatchPercent: h.queryMatchPercent, comparedMatchPercent: h.comparedMatchPercent }
+          : {}),
       };
       (h.bank.bank.kind === 'negative' ? negative : block).push(hit);
     }
@@ -175,12 +300,27 @@ export class Matcher {
     // A negative match on a signal suppresses block matches on that signal; a negative exact
     // match (the very same file) suppresses everything.
     const negSignals = new Set(negative.map((n) => n.signal));
-    const sameFile = negative.some((n) => n.signal !== 'pdq');
+    const sameFile = negative.some((n) => n.signal !== 'pdq' && n.signal !== 'vpdq');
     const suppressed = block.filter((b) => sameFile || negSignals.has(b.signal));
     const matches = block.filter((b) => !suppressed.includes(b));
     const suppressedBy = suppressed.length > 0 ? negative : [];
     return { matches, suppressedBy, suppressed, skipped };
   }
+}
+
+/**
+ * One bank's indexes from a SQLite store, as Matcher.open loads them (PDQ from the newest
+ * snapshot in `snapshotDir`, brought up to date, or from the store; exact maps; vpdq). The
+ * service's live index starts from this.
+ */
+export function loadBankIndex(store: SqliteStore, bank: Bank, snapshotDir: string | null): BankIndex {
+  const vpdq = loadVpdq(store, bank);
+  return { bank, pdq: loadPdq(store, bank, snapshotDir), exact: loadExact(store, bank), ...(vpdq ? { vpdq } : {}) };
+}
+
+/** Where a SQLite store's index snapshots live (`<db>.index/`; null in memory). */
+export function snapshotDirOf(store: SqliteStore): string | null {
+  return defaultSnapshotDir(store);
 }
 
 /** `<db>.index/` beside a file database; no snapshots for an in-memory one. */
@@ -262,6 +402,16 @@ function buildFromStore(store: SqliteStore, bank: Bank): PdqIndex {
     ids[n++] = id;
   }
   return PdqIndex.build(hashes.subarray(0, n * 32), ids.subarray(0, n));
+}
+
+/** The bank's vpdq entries in one frame index (none: undefined). Built from the store at each load. */
+function loadVpdq(store: SqliteStore, bank: Bank): VpdqIndex | undefined {
+  if (store.count(bank.name, 'vpdq') === 0) return undefined;
+  return VpdqIndex.build(
+    (function* () {
+      for (const [id, value] of store.values(bank.name, 'vpdq')) yield [id, compactFrames(value)] as const;
+    })(),
+  );
 }
 
 function loadExact(store: SqliteStore, bank: Bank): Map<string, Map<string, number>> {

@@ -38,6 +38,27 @@ export interface MatchConfig {
   minQuality: number;
   /** Overrides every bank's PDQ distance (null: each bank's own). */
   distance: number | null;
+  /** Videos: how frames are sampled for vPDQ and when two videos match (docs/video.md). */
+  vpdq: VpdqConfig;
+}
+
+export interface VpdqConfig {
+  /** One frame per this many seconds (0: every frame); default 1, as python-threatexchange and HMA. */
+  secondsPerHash: number;
+  /** Hash frames scaled to N×N (null: native size, the default). */
+  downsample: number | null;
+  /** Share of the query video's frames that must match a bank video's, percent (default 80). */
+  queryMatchPercent: number;
+  /** Share of the bank video's frames that must match, percent (default 0). */
+  comparedMatchPercent: number;
+}
+
+/** Per-video bounds: a long or hostile video cannot hold a worker for ever. */
+export interface VideoLimits {
+  /** Frames hashed per video; the rest is skipped and the item says `video.truncated`. */
+  maxFrames: number;
+  /** Wall-clock seconds per video (ffmpeg is killed); frames hashed by then are kept. */
+  maxSeconds: number;
 }
 
 export interface ScanLimits extends Limits {
@@ -47,6 +68,7 @@ export interface ScanLimits extends Limits {
   };
   /** Bytes of archive entries held in memory at once, waiting for workers. */
   maxBytesInFlight: number;
+  video: VideoLimits;
 }
 
 export interface ScanConfig {
@@ -58,7 +80,12 @@ export interface ScanConfig {
 
 export const DEFAULT_SCAN_CONFIG: Readonly<ScanConfig> = Object.freeze({
   version: 1,
-  match: { dihedral: false, minQuality: PDQ_MIN_QUALITY, distance: null },
+  match: {
+    dihedral: false,
+    minQuality: PDQ_MIN_QUALITY,
+    distance: null,
+    vpdq: { secondsPerHash: 1, downsample: null, queryMatchPercent: 80, comparedMatchPercent: 0 },
+  },
   policy: {
     flagSeverity: 'medium',
     findings: {},
@@ -71,6 +98,7 @@ export const DEFAULT_SCAN_CONFIG: Readonly<ScanConfig> = Object.freeze({
     ...DEFAULT_LIMITS,
     archive: { ...DEFAULT_ARCHIVE_LIMITS, maxDepth: 4 },
     maxBytesInFlight: 256 * 1024 * 1024,
+    video: { maxFrames: 3600, maxSeconds: 600 },
   },
 } satisfies ScanConfig);
 
@@ -101,6 +129,13 @@ export function resolveScanConfig(raw: unknown, source = 'config'): ScanConfig {
     (values: readonly string[]): Check =>
     (v, at) => {
       if (typeof v !== 'string' || !values.includes(v)) throw bad(source, at, `one of ${values.join(', ')}`, v);
+      return v;
+    };
+  const num =
+    (min: number, max: number): Check =>
+    (v, at) => {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
+        throw bad(source, at, `a number ${min}-${max}`, v);
       return v;
     };
   const bool: Check = (v, at) => {
@@ -135,7 +170,17 @@ export function resolveScanConfig(raw: unknown, source = 'config'): ScanConfig {
       if (v !== 1) throw bad(source, at, '1 (the only configuration version)', v);
       return v;
     },
-    match: object({ dihedral: bool, minQuality: int(0, 100), distance: nullable(int(0, 256)) }),
+    match: object({
+      dihedral: bool,
+      minQuality: int(0, 100),
+      distance: nullable(int(0, 256)),
+      vpdq: object({
+        secondsPerHash: num(0, 3600),
+        downsample: nullable(int(5, 65535)),
+        queryMatchPercent: num(0, 100),
+        comparedMatchPercent: num(0, 100),
+      }),
+    }),
     policy: object({
       flagSeverity: oneOf(SEVERITIES),
       findings: map(oneOf(['ignore', 'flag', 'match'])),
@@ -148,6 +193,7 @@ export function resolveScanConfig(raw: unknown, source = 'config'): ScanConfig {
       maxPixels: int(1),
       maxFileBytes: int(1),
       maxBytesInFlight: int(1),
+      video: object({ maxFrames: int(1), maxSeconds: num(0.001, 86400) }),
       archive: object({
         maxDepth: int(0, 64),
         maxEntries: int(1),
@@ -162,12 +208,17 @@ export function resolveScanConfig(raw: unknown, source = 'config'): ScanConfig {
   const d = DEFAULT_SCAN_CONFIG;
   return {
     version: 1,
-    match: { ...d.match, ...checked.match },
+    match: {
+      ...d.match,
+      ...checked.match,
+      vpdq: { ...d.match.vpdq, ...(checked.match?.vpdq as object | undefined) },
+    } as MatchConfig,
     policy: { ...d.policy, ...checked.policy } as Policy,
     limits: {
       ...d.limits,
       ...checked.limits,
       archive: { ...d.limits.archive, ...(checked.limits?.archive as object | undefined) },
+      video: { ...d.limits.video, ...(checked.limits?.video as object | undefined) },
     } as ScanLimits,
   };
 }

@@ -2,7 +2,9 @@
  * @module scan/extract
  * What a worker does with one item: MD5/SHA-1/SHA-256 of its bytes (every item, any type, so
  * exact-hash banks catch any file), then the extractors of its content type. Files that no
- * extractor needs in memory, or that are over the size limit, are digested as a stream.
+ * extractor needs in memory, or that are over the size limit, are digested as a stream; content
+ * types whose extractors read files themselves (`extractFile`: models) get the path instead, and
+ * the digests come from that same read.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -10,8 +12,8 @@ import { readFile } from 'node:fs/promises';
 import { WardError } from '../errors.js';
 import type { Limits } from '../limits.js';
 import { toErrorInfo } from './hash-files.js';
-import { type ExtractOptions, extractorsFor } from './plugins.js';
-import type { ContentType, Finding, ItemSignals } from './types.js';
+import { type ExtractOptions, type ExtractOutput, type Extractor, extractorsFor } from './plugins.js';
+import type { ContentType, Finding, ItemSignals, MediaInfo } from './types.js';
 import './builtin.js';
 
 export interface ScanTask {
@@ -29,7 +31,7 @@ export interface ScanTask {
 export interface TaskResult {
   signals: ItemSignals;
   findings: Finding[];
-  media?: { width?: number; height?: number };
+  media?: MediaInfo;
   /** How many extractors ran (0: the content type is not supported beyond its digests). */
   extractors: number;
   /** Why an extractor declined the item (e.g. an image format Ward recognises but cannot decode). */
@@ -84,7 +86,8 @@ function readError(cause: unknown, path: string): WardError {
  */
 export function prefetch(task: ScanTask, ctx: ExtractContext): Promise<Uint8Array> | undefined {
   if (task.bytes || task.path === undefined || task.size > ctx.limits.maxFileBytes) return undefined;
-  if (extractorsFor(task.contentType).length === 0) return undefined;
+  const extractors = extractorsFor(task.contentType);
+  if (extractors.length === 0 || streamsFiles(extractors)) return undefined;
   const p = readFile(task.path);
   p.catch(() => {});
   return p;
@@ -101,6 +104,10 @@ export async function runTask(
   try {
     let bytes = task.bytes;
     const tooBig = task.size > ctx.limits.maxFileBytes;
+    if (!bytes && task.path !== undefined && streamsFiles(extractors)) {
+      await runFileExtractors(task, task.path, ctx, extractors, result);
+      return result;
+    }
     if (!bytes && task.path !== undefined) {
       if (!prefetched) {
         Object.assign(result.signals, await streamDigests(task.path));
@@ -127,17 +134,61 @@ export async function runTask(
         limits: ctx.limits,
         options: ctx.options,
       });
-      if (out.unsupported) {
-        result.unsupported = out.unsupported;
-        continue;
-      }
-      result.extractors++;
-      if (out.signals) Object.assign(result.signals, out.signals);
-      if (out.findings) result.findings.push(...out.findings);
-      if (out.media) result.media = { ...result.media, ...out.media };
+      merge(result, out);
     }
   } catch (cause) {
     result.error = toErrorInfo(cause);
   }
   return result;
+}
+
+function merge(result: TaskResult, out: ExtractOutput): void {
+  if (out.unsupported) {
+    result.unsupported = out.unsupported;
+    return;
+  }
+  result.extractors++;
+  if (out.signals) Object.assign(result.signals, out.signals);
+  if (out.findings) result.findings.push(...out.findings);
+  if (out.media) result.media = { ...result.media, ...out.media };
+  if (out.error && !result.error) result.error = out.error;
+}
+
+/** Whether a content type's files are read by its extractors themselves (never into memory). */
+function streamsFiles(extractors: readonly Extractor[]): boolean {
+  return extractors.length > 0 && extractors.every((e) => e.extractFile !== undefined);
+}
+
+const DIGESTS = ['md5', 'sha1', 'sha256'] as const;
+
+/** Streaming extractors on a file; the digests come from their read, or from one more read. */
+async function runFileExtractors(
+  task: ScanTask,
+  path: string,
+  ctx: ExtractContext,
+  extractors: readonly Extractor[],
+  result: TaskResult,
+): Promise<void> {
+  const missing = () => DIGESTS.filter((d) => typeof result.signals[d] !== 'string');
+  for (const extractor of extractors) {
+    try {
+      const out = await (extractor.extractFile as NonNullable<Extractor['extractFile']>)({
+        path,
+        size: task.size,
+        contentType: task.contentType,
+        format: task.format,
+        name: task.name,
+        limits: ctx.limits,
+        options: ctx.options,
+        digests: missing(),
+      });
+      merge(result, out);
+    } catch (cause) {
+      result.error ??= toErrorInfo(cause);
+    }
+  }
+  if (missing().length > 0) {
+    const d = await streamDigests(path);
+    for (const k of missing()) result.signals[k] = d[k];
+  }
 }

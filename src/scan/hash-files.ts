@@ -9,14 +9,16 @@ import { invalidParameter, WardError } from '../errors.js';
 import { type Limits, resolveLimits } from '../limits.js';
 import { type WalkEntry, walkInputs } from '../media/walk.js';
 import { builtFile } from '../runtime-paths.js';
-import { type HashImageOptions, hashImageBytes, type ImageHashes, readImageFile } from '../signals/image.js';
+import { type HashImageOptions, hashImageBytes, type ImageHashes } from '../signals/image.js';
 import type { PdqProfile } from '../signals/pdq/hash.js';
+import type { VideoHashOptions } from '../video/hash.js';
+import { type FileToHash, hashVideoFile, readForHash, type VideoHashes } from '../video/record.js';
 
 export interface ErrorRecord {
   path: string;
   error: { code: string; message: string };
 }
-export type HashRecord = ImageHashes | ErrorRecord;
+export type HashRecord = ImageHashes | VideoHashes | ErrorRecord;
 
 export interface HashFilesOptions {
   profile?: PdqProfile;
@@ -24,6 +26,22 @@ export interface HashFilesOptions {
   limits?: Partial<Limits>;
   /** Worker threads; default: all cores. 1 hashes in this thread. */
   jobs?: number;
+  /** Videos (vPDQ): sampling, frame size and per-video limits. */
+  video?: VideoHashOptions;
+}
+
+/** What a hashing thread is given: image options, and video options for the videos among the files. */
+export type HashOptions = HashImageOptions & { video?: VideoHashOptions };
+
+/** Hashes what readForHash read: an image's bytes, or a video file through ffmpeg. @internal */
+export async function hashFileToHash(
+  input: FileToHash,
+  path: string,
+  options: HashOptions,
+  limits: Limits,
+): Promise<ImageHashes | VideoHashes> {
+  if ('video' in input) return hashVideoFile(path, input.video, { maxPixels: limits.maxPixels, ...options.video });
+  return hashImageBytes(input.bytes, path, options, limits);
 }
 
 export function isErrorRecord(r: HashRecord): r is ErrorRecord {
@@ -46,10 +64,11 @@ export async function* hashFiles(
 ): AsyncGenerator<HashRecord> {
   const jobs = options.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 1) throw invalidParameter('jobs', 'a positive integer', jobs);
-  const hashOptions: HashImageOptions = {
+  const hashOptions: HashOptions = {
     profile: options.profile,
     dihedral: options.dihedral,
     limits: options.limits,
+    ...(options.video ? { video: options.video } : {}),
   };
   const walker = walkInputs(inputs);
   // Look ahead a little: starting threads costs ~100 ms, more than hashing one image.
@@ -75,14 +94,11 @@ async function* prepend<T>(first: T[], rest: AsyncIterator<T> | undefined): Asyn
 }
 
 /** One file at a time in this thread; the next file is read while the current one is hashed. */
-async function* hashInProcess(
-  entries: AsyncIterable<WalkEntry>,
-  options: HashImageOptions,
-): AsyncGenerator<HashRecord> {
+async function* hashInProcess(entries: AsyncIterable<WalkEntry>, options: HashOptions): AsyncGenerator<HashRecord> {
   const limits = resolveLimits(options.limits);
   const start = (entry: WalkEntry) => {
     if ('error' in entry) return { entry, bytes: undefined };
-    const bytes = readImageFile(entry.path, limits);
+    const bytes = readForHash(entry.path, limits);
     bytes.catch(() => {}); // awaited below, in order
     return { entry, bytes };
   };
@@ -97,13 +113,13 @@ async function* hashInProcess(
 
 async function finish(
   entry: WalkEntry,
-  bytes: Promise<Uint8Array> | undefined,
-  options: HashImageOptions,
+  bytes: Promise<FileToHash> | undefined,
+  options: HashOptions,
   limits: Limits,
 ): Promise<HashRecord> {
   if ('error' in entry) return entry;
   try {
-    return await hashImageBytes(await (bytes as Promise<Uint8Array>), entry.path, options, limits);
+    return await hashFileToHash(await (bytes as Promise<FileToHash>), entry.path, options, limits);
   } catch (cause) {
     return { path: entry.path, error: toErrorInfo(cause) };
   }
@@ -116,7 +132,7 @@ interface Task {
 
 async function* hashOnPool(
   walker: AsyncIterator<WalkEntry>,
-  options: HashImageOptions,
+  options: HashOptions,
   jobs: number,
 ): AsyncGenerator<HashRecord> {
   const workerFile = builtFile(import.meta.url, './hash-worker.js');

@@ -6,20 +6,20 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { resolveLimits } from '../limits.js';
-import { type HashImageOptions, hashImageBytes, readImageFile } from '../signals/image.js';
-import { toErrorInfo } from './hash-files.js';
+import { readForHash } from '../video/record.js';
+import { type HashOptions, hashFileToHash, toErrorInfo } from './hash-files.js';
 
-const options = workerData as HashImageOptions;
+const options = workerData as HashOptions;
 const limits = resolveLimits(options.limits);
 const port = parentPort;
 if (port) {
   let chain = Promise.resolve();
   port.on('message', (task: { id: number; path: string }) => {
-    const bytes = readImageFile(task.path, limits);
+    const bytes = readForHash(task.path, limits);
     bytes.catch(() => {}); // handled below, in order
     chain = chain.then(async () => {
       try {
-        port.postMessage({ id: task.id, record: await hashImageBytes(await bytes, task.path, options, limits) });
+        port.postMessage({ id: task.id, record: await hashFileToHash(await bytes, task.path, options, limits) });
       } catch (cause) {
         port.postMessage({ id: task.id, record: { path: task.path, error: toErrorInfo(cause) } });
       }

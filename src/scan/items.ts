@@ -125,6 +125,38 @@ export async function* expandInputs(
   }
 }
 
+/**
+ * One input held in memory (an upload to the service): its item, and for an archive its entries
+ * (recursively) and end marker, exactly as expandInputs gives them for a file. `name` labels it.
+ */
+export async function* expandBytes(
+  name: string,
+  bytes: Uint8Array,
+  options: ExpandOptions,
+): AsyncGenerator<SourceItem | ContainerEnd> {
+  const size = bytes.length;
+  const sniffed = size === 0 ? { contentType: 'other' as const } : sniffContent(bytes.subarray(0, SNIFF_BYTES));
+  const item: SourceItem = {
+    kind: 'item',
+    key: itemKey(name),
+    path: name,
+    contentType: sniffed.contentType,
+    format: 'format' in sniffed ? sniffed.format : undefined,
+    size,
+    bytes,
+    findings: [],
+    done: size === 0,
+  };
+  if (item.contentType !== 'archive') {
+    yield item;
+    return;
+  }
+  // As for an archive inside an archive: digested here, its entries follow.
+  item.digests = cryptoDigests(bytes);
+  item.done = true;
+  yield* container(item, { bytes }, 1, options);
+}
+
 /** An archive item, then its entries (recursively), then its end marker. */
 async function* container(
   item: SourceItem,

@@ -6,14 +6,27 @@
  */
 import { availableParallelism } from 'node:os';
 import { invalidParameter } from '../errors.js';
-import type { Matcher, MatchHit, MatchSignals } from '../match/matcher.js';
+import {
+  EXACT_SIGNALS,
+  type MatchHit,
+  type MatchOptions,
+  type MatchResult,
+  type MatchSignals,
+} from '../match/matcher.js';
+import { applyResourceMatches, matchResourceHashes } from '../provenance/resource-match.js';
 import { builtFile } from '../runtime-paths.js';
+import { parseVpdq, VPDQ_QUALITY_THRESHOLD } from '../video/vpdq.js';
 import { DEFAULT_SCAN_CONFIG, type ScanConfig } from './config.js';
 import { type ExtractContext, prefetch, runTask, type ScanTask, type TaskResult } from './extract.js';
-import { type ContainerEnd, expandInputs, type SourceItem } from './items.js';
+import { type ContainerEnd, expandBytes, expandInputs, type SourceItem } from './items.js';
 import { decide } from './policy.js';
 import { InProcessRunner, type TaskRunner, WorkerPool } from './pool.js';
 import type { ItemReport, ItemSignals } from './types.js';
+
+/** What the pipeline needs of a matcher (`Matcher`; the service's answers asynchronously). */
+export interface ItemMatcher {
+  match(signals: MatchSignals, options?: MatchOptions): MatchResult | Promise<MatchResult>;
+}
 
 export interface ScanOptions {
   /** Resolved configuration (scan/config); default: DEFAULT_SCAN_CONFIG. */
@@ -21,7 +34,7 @@ export interface ScanOptions {
   /** Worker threads (default: all cores); 1 runs everything in this thread. */
   jobs?: number;
   /** Banks to match against; without one, nothing matches. */
-  matcher?: Matcher;
+  matcher?: ItemMatcher;
   /** Items already reported (a resumed scan): skipped. */
   skipItem?: (key: string) => boolean;
   /** Archives already fully reported: not opened. */
@@ -43,7 +56,7 @@ export async function* scan(
   const config = options.config ?? DEFAULT_SCAN_CONFIG;
   const jobs = options.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 1) throw invalidParameter('jobs', 'a positive integer', jobs);
-  const ctx: ExtractContext = { limits: config.limits, options: { dihedral: config.match.dihedral } };
+  const ctx: ExtractContext = scanContext(config);
   const source = expandInputs(inputs, {
     limits: config.limits,
     skipItem: options.skipItem,
@@ -99,12 +112,100 @@ export async function* scan(
       }
       const result = head.result ? await head.result : undefined;
       bytesInFlight -= head.bytes;
-      yield toReport(head.item, result, config, options.matcher);
+      yield await toReport(head.item, result, config, options.matcher);
     }
   } finally {
     await source.return(undefined);
     await runner.close();
   }
+}
+
+export interface ScanBytesOptions {
+  config?: ScanConfig;
+  matcher?: ItemMatcher;
+  /** Runs the tasks (a long-lived pool from createScanRunner); default: in this thread. */
+  runner?: TaskRunner<ScanTask, TaskResult>;
+  /** Keep each item's bytes beside its report (the service's evidence store); default false. */
+  keepBytes?: boolean;
+}
+
+/** A report and, with keepBytes, the item's bytes. */
+export interface ScannedItem {
+  report: ItemReport;
+  bytes?: Uint8Array;
+}
+
+/**
+ * Scans one input held in memory (an upload): the same items, reports and verdicts as `scan()`
+ * gives for the same bytes in a file (`name` stands for the path). Nothing touches the disk.
+ */
+export async function* scanBytes(
+  name: string,
+  bytes: Uint8Array,
+  options: ScanBytesOptions = {},
+): AsyncGenerator<ScannedItem> {
+  const config = options.config ?? DEFAULT_SCAN_CONFIG;
+  const runner = options.runner ?? inProcess(scanContext(config));
+  const pooled = runner instanceof WorkerPool;
+  const window: { item: SourceItem; bytes?: Uint8Array; result?: Promise<TaskResult> }[] = [];
+  const source = expandBytes(name, bytes, { limits: config.limits });
+  const start = (s: SourceItem): (typeof window)[number] => {
+    if (s.done || !s.bytes) {
+      const kept = options.keepBytes ? s.bytes : undefined;
+      s.bytes = undefined;
+      return { item: s, ...(kept ? { bytes: kept } : {}) };
+    }
+    const task: ScanTask = {
+      name: s.archivePath ?? s.path,
+      contentType: s.contentType,
+      format: s.format,
+      size: s.size ?? 0,
+      bytes: s.bytes,
+    };
+    // Kept bytes are copied to a worker (structured clone) instead of moved.
+    const transfer = pooled && !options.keepBytes ? [ownBuffer(s, task)] : undefined;
+    const result = runner.run(task, transfer);
+    result.catch(() => {});
+    const kept = options.keepBytes ? s.bytes : undefined;
+    s.bytes = undefined;
+    return { item: s, result, ...(kept ? { bytes: kept } : {}) };
+  };
+  try {
+    let more = true;
+    while (more || window.length > 0) {
+      while (more && window.length < 8) {
+        const r = await source.next();
+        if (r.done) more = false;
+        else if (r.value.kind === 'item') window.push(start(r.value));
+      }
+      const head = window.shift();
+      if (!head) continue;
+      const result = head.result ? await head.result : undefined;
+      const report = await toReport(head.item, result, config, options.matcher);
+      yield head.bytes ? { report, bytes: head.bytes } : { report };
+    }
+  } finally {
+    await source.return(undefined);
+    if (!options.runner) await runner.close();
+  }
+}
+
+function scanContext(config: ScanConfig): ExtractContext {
+  const { secondsPerHash, downsample } = config.match.vpdq;
+  return {
+    limits: config.limits,
+    options: { dihedral: config.match.dihedral, video: { secondsPerHash, downsample, ...config.limits.video } },
+  };
+}
+
+/**
+ * A long-lived task runner for scanBytes: `jobs` worker threads (1: this thread). Close it when
+ * done.
+ */
+export function createScanRunner(config: ScanConfig = DEFAULT_SCAN_CONFIG, jobs = 1): TaskRunner<ScanTask, TaskResult> {
+  if (!Number.isInteger(jobs) || jobs < 1) throw invalidParameter('jobs', 'a positive integer', jobs);
+  const ctx = scanContext(config);
+  return jobs === 1 ? inProcess(ctx) : new WorkerPool(builtFile(import.meta.url, './scan-worker.js'), ctx, jobs);
 }
 
 /** A task's bytes as a transferable buffer of their own (copied when they share one). */
@@ -127,14 +228,15 @@ function inProcess(ctx: ExtractContext): TaskRunner<ScanTask, TaskResult> {
   });
 }
 
-const MATCHED_SIGNALS = ['pdq', 'md5', 'sha1', 'sha256'] as const;
+/** PDQ and every exact signal type the matcher knows (file digests, model identity hashes). */
+const MATCHED_SIGNALS = ['pdq', ...EXACT_SIGNALS] as const;
 
-function toReport(
+async function toReport(
   item: SourceItem,
   result: TaskResult | undefined,
   config: ScanConfig,
-  matcher: Matcher | undefined,
-): ItemReport {
+  matcher: ItemMatcher | undefined,
+): Promise<ItemReport> {
   const all: ItemSignals = { ...item.digests, ...result?.signals };
   const { pdqDihedral, ...signals } = all;
   const findings = [...item.findings, ...(result?.findings ?? [])];
@@ -152,16 +254,32 @@ function toReport(
       if (Array.isArray(pdqDihedral)) query.pdqDihedral = pdqDihedral;
     }
   }
+  if (typeof signals.vpdq === 'string') {
+    query.vpdq = parseVpdq(signals.vpdq);
+    if (!query.vpdq.some((f) => f.quality >= VPDQ_QUALITY_THRESHOLD)) {
+      weak = `No vPDQ frame has quality ${VPDQ_QUALITY_THRESHOLD} or more: too weak to match`;
+      query.vpdq = undefined;
+    }
+  }
   let matches: MatchHit[] = [];
   let suppressedBy: MatchHit[] = [];
   if (matcher && Object.values(query).some((v) => v !== undefined)) {
-    const r = matcher.match(query, {
+    const r = await matcher.match(query, {
       dihedral: config.match.dihedral,
+      vpdqQueryPercent: config.match.vpdq.queryMatchPercent,
+      vpdqComparedPercent: config.match.vpdq.comparedMatchPercent,
       includeWeak: true, // the quality gate is the configuration's, above
       ...(config.match.distance !== null ? { distance: config.match.distance } : {}),
     });
     matches = r.matches;
     suppressedBy = r.suppressedBy;
+  }
+  // Models named in the item's metadata (provenance): a bank match makes it `flag` (resource-match).
+  let resourceHits: MatchHit[] = [];
+  if (matcher && Array.isArray(signals.resourceHashes)) {
+    const r = await matchResourceHashes(matcher, signals.resourceHashes);
+    resourceHits = r.matches;
+    suppressedBy = [...suppressedBy, ...r.suppressedBy];
   }
   let unsupported: string | undefined;
   if (item.size === 0) unsupported = 'Empty file';
@@ -171,7 +289,11 @@ function toReport(
       (item.contentType === 'other'
         ? 'Content type not recognised'
         : `No extractor for ${item.contentType} content yet`);
-  const decision = decide({ matches, suppressedBy, findings, error, weak, unsupported }, config.policy);
+  const decision = applyResourceMatches(
+    decide({ matches, suppressedBy, findings, error, weak, unsupported }, config.policy),
+    resourceHits,
+    config.policy,
+  );
   return {
     path: item.path,
     ...(item.archivePath !== undefined ? { archivePath: item.archivePath } : {}),
@@ -180,7 +302,7 @@ function toReport(
     ...(item.size !== undefined ? { size: item.size } : {}),
     verdict: decision.verdict,
     signals,
-    matches,
+    matches: [...matches, ...resourceHits],
     ...(suppressedBy.length > 0 ? { suppressedBy } : {}),
     findings,
     reasons: decision.reasons,

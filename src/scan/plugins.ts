@@ -8,7 +8,7 @@
  * main thread and in every worker alike, so registrations must be side-effect-free module code.
  */
 import type { Limits } from '../limits.js';
-import type { ContentType, Finding, ItemSignals } from './types.js';
+import type { ContentType, Finding, ItemSignals, MediaInfo } from './types.js';
 
 /** Bytes read from the start of every file for sniffing (tar needs 262, safetensors a few KiB). */
 export const SNIFF_BYTES = 4096;
@@ -34,14 +34,41 @@ export interface ExtractInput {
 export interface ExtractOptions {
   /** Compute the 8 dihedral PDQ hashes too (dihedral matching). */
   dihedral?: boolean;
+  /** vPDQ sampling and the per-video limits (scan/config `match.vpdq`, `limits.video`). */
+  video?: {
+    secondsPerHash?: number;
+    /** N: hash N×N frames; null or absent: native size. */
+    downsample?: number | null;
+    maxFrames?: number;
+    maxSeconds?: number;
+  };
+}
+
+/** A file for an extractor that reads it itself (`Extractor.extractFile`), never whole into memory. */
+export interface FileExtractInput {
+  path: string;
+  /** Bytes of the file when it was walked. */
+  size: number;
+  contentType: ContentType;
+  format: string | undefined;
+  name: string;
+  limits: Limits;
+  options: ExtractOptions;
+  /**
+   * Whole-file digests the pipeline still needs: return them in `signals`, computed in the same
+   * read (when one is missing, the pipeline reads the file again for it).
+   */
+  digests: readonly ('md5' | 'sha1' | 'sha256')[];
 }
 
 export interface ExtractOutput {
   signals?: ItemSignals;
   findings?: Finding[];
-  media?: { width?: number; height?: number };
+  media?: MediaInfo;
   /** Set when the extractor declines the item (recognised but not supported). */
   unsupported?: string;
+  /** The item is damaged or over a limit; the signals and findings above still count. */
+  error?: { code: string; message: string };
 }
 
 export interface Extractor {
@@ -49,6 +76,13 @@ export interface Extractor {
   name: string;
   contentTypes: readonly ContentType[];
   extract(input: ExtractInput): Promise<ExtractOutput>;
+  /**
+   * Optional streaming form for files (models of many GiB): when every extractor of a content
+   * type has it, a file of that type is never read into memory, whatever its size (so
+   * `limits.maxFileBytes` does not apply); this is called instead of `extract`. Items already in
+   * memory (archive entries) still go to `extract`.
+   */
+  extractFile?(input: FileExtractInput): Promise<ExtractOutput>;
 }
 
 const sniffers: Sniffer[] = [];

@@ -44,12 +44,24 @@ export type ItemSignals = Record<string, string | number | string[]>;
 
 /** Why an item got its verdict. */
 export interface Reason {
-  /** `bank-match`, `bank-flag`, `finding`, `weak-hash`, `unsupported`, `error`, `suppressed`. */
+  /** `bank-match`, `bank-flag`, `finding`, `weak-hash`, `unsupported`, `error`, `suppressed`, `resource-match`. */
   rule: string;
   message: string;
   score?: number;
   /** The finding type or bank name the reason comes from. */
   ref?: string;
+}
+
+/**
+ * What the decoder saw: image and video size; for videos also the frame rate, the duration the
+ * container states and how many frames were hashed.
+ */
+export interface MediaInfo {
+  width?: number;
+  height?: number;
+  fps?: number;
+  durationSeconds?: number;
+  frames?: number;
 }
 
 /** One line of `ward scan --format ndjson`. */
@@ -72,6 +84,6 @@ export interface ItemReport {
   /** Highest score among the reasons, for sorting a review queue. */
   score?: number;
   /** Image dimensions and the like. */
-  media?: { width?: number; height?: number };
+  media?: MediaInfo;
   error?: { code: string; message: string };
 }

@@ -1,8 +1,8 @@
 /**
  * @module store/migrations
  * Versioned schema migrations, in SQL that SQLite and PostgreSQL both accept (the PostgreSQL
- * store maps INTEGER PRIMARY KEY AUTOINCREMENT to an identity column). Append only: a shipped
- * migration is never edited.
+ * store maps INTEGER PRIMARY KEY AUTOINCREMENT to an identity column and BLOB to BYTEA). Append
+ * only: a shipped migration is never edited. Times are ISO-8601 UTC text (they sort as text).
  */
 
 export interface Migration {
@@ -37,6 +37,96 @@ export const MIGRATIONS: readonly Migration[] = [
         seen INTEGER NOT NULL DEFAULT 0,
         UNIQUE (bank_id, signal, value)
       )`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'service: entry removals, API keys, audit log, review queue, evidence, webhooks',
+    up: [
+      // Entries removed from a bank (by --replace or an entry deletion), so a live index can
+      // follow a bank's changes without reloading it: new entries have higher ids, removals are here.
+      `CREATE TABLE entry_removals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        bank_id INTEGER NOT NULL,
+        entry_id INTEGER NOT NULL,
+        signal TEXT NOT NULL,
+        value TEXT NOT NULL
+      )`,
+      'CREATE INDEX entry_removals_bank ON entry_removals (bank_id, id)',
+      // Only a hash of each key is kept; `id` is the key's public part.
+      `CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'analyst', 'submitter')),
+        name TEXT NOT NULL DEFAULT '',
+        rate_limit DOUBLE PRECISION,
+        burst INTEGER,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      )`,
+      // Append only; each record carries the hash of the one before (seq has no gaps).
+      `CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT '',
+        details TEXT NOT NULL DEFAULT '{}',
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      )`,
+      `CREATE TABLE review_items (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'escalated', 'confirmed', 'dismissed')),
+        verdict TEXT NOT NULL,
+        score DOUBLE PRECISION,
+        source TEXT NOT NULL,
+        submitted_by TEXT,
+        name TEXT,
+        content_type TEXT NOT NULL,
+        report TEXT NOT NULL,
+        evidence_id TEXT,
+        decided_at TEXT,
+        decided_by TEXT,
+        decision TEXT
+      )`,
+      'CREATE INDEX review_items_queue ON review_items (status, id)',
+      // Uploads kept for review, encrypted (AES-256-GCM); only when the operator enables it.
+      `CREATE TABLE evidence (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        media_type TEXT,
+        size INTEGER NOT NULL,
+        nonce BLOB NOT NULL,
+        tag BLOB NOT NULL,
+        data BLOB NOT NULL
+      )`,
+      'CREATE INDEX evidence_expiry ON evidence (expires_at)',
+      `CREATE TABLE webhooks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        url TEXT NOT NULL,
+        events TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1
+      )`,
+      `CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY,
+        webhook_id INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_status INTEGER,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        delivered_at TEXT
+      )`,
+      'CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at)',
     ],
   },
 ];

@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeLabels } from '../banks/labels.js';
 import type { EntryBatch, ParsedEntry, RowIssue } from '../banks/types.js';
 import { type ErrorCode, WardError } from '../errors.js';
+import { MIGRATIONS } from './migrations.js';
 import { SqliteStore } from './sqlite.js';
 import type { ImportReport } from './types.js';
 
@@ -121,13 +122,15 @@ describe('page size', () => {
 });
 
 describe('migrations', () => {
-  it('migrates a new database to schema version 1 (in memory and on disk)', () => {
+  const latest = MIGRATIONS.length;
+
+  it('migrates a new database to the latest schema version (in memory and on disk)', () => {
     const mem = SqliteStore.open(':memory:');
-    expect(mem.schemaVersion()).toBe(1);
+    expect(mem.schemaVersion()).toBe(latest);
     mem.close();
     const path = tempDb();
     const file = SqliteStore.open(path);
-    expect(file.schemaVersion()).toBe(1);
+    expect(file.schemaVersion()).toBe(latest);
     expect(file.path).toBe(path);
     file.close();
   });
@@ -141,11 +144,11 @@ describe('migrations', () => {
     const raw = new Database(path, { readonly: true });
     const before = raw.prepare('SELECT * FROM schema_migrations').all();
     raw.close();
-    expect(before).toHaveLength(1);
+    expect(before).toHaveLength(latest);
 
     // Were the migration re-run, CREATE TABLE banks would fail on the existing table.
     const again = SqliteStore.open(path);
-    expect(again.schemaVersion()).toBe(1);
+    expect(again.schemaVersion()).toBe(latest);
     expect(again.getBank('kept')).toMatchObject({ name: 'kept', pdqDistance: 12, version: 1 });
     expect([...again.entries('kept')].map((e) => e.value)).toEqual([md5(1)]);
     again.close();

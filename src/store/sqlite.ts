@@ -79,6 +79,30 @@ function toEntry(row: EntryRow): StoredEntry {
   };
 }
 
+/** Validates a new bank's name and options (shared by every store). @internal */
+export function checkNewBank(
+  name: string,
+  options: { kind?: BankKind; pdqDistance?: number } = {},
+): { kind: BankKind; pdqDistance: number } {
+  if (typeof name !== 'string' || !BANK_NAME.test(name)) {
+    throw new WardError('WARD_ERR_BANK_NAME', 'A bank name must be 1-64 letters, digits, dots, dashes or underscores', {
+      actual: String(name).slice(0, 80),
+    });
+  }
+  const kind = options.kind ?? 'block';
+  const distance = options.pdqDistance ?? 31;
+  if (kind !== 'block' && kind !== 'negative') {
+    throw new WardError(
+      'WARD_ERR_CONFIG_INVALID',
+      `Expected block or negative for kind but received ${JSON.stringify(kind)}`,
+    );
+  }
+  if (!Number.isInteger(distance) || distance < 0 || distance > 256) {
+    throw new WardError('WARD_ERR_CONFIG_INVALID', `Expected a PDQ distance 0-256 but received ${distance}`);
+  }
+  return { kind, pdqDistance: distance };
+}
+
 export class SqliteStore implements BankStore {
   readonly path: string;
   private readonly db: Database.Database;
@@ -135,6 +159,11 @@ export class SqliteStore implements BankStore {
     }
   }
 
+  /** The better-sqlite3 connection (the service store shares it). @internal */
+  get database(): Database.Database {
+    return this.db;
+  }
+
   schemaVersion(): number {
     return (this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number }).v;
   }
@@ -146,26 +175,7 @@ export class SqliteStore implements BankStore {
   }
 
   createBank(name: string, options: { kind?: BankKind; pdqDistance?: number } = {}): Bank {
-    if (typeof name !== 'string' || !BANK_NAME.test(name)) {
-      throw new WardError(
-        'WARD_ERR_BANK_NAME',
-        'A bank name must be 1-64 letters, digits, dots, dashes or underscores',
-        {
-          actual: String(name).slice(0, 80),
-        },
-      );
-    }
-    const kind = options.kind ?? 'block';
-    const distance = options.pdqDistance ?? 31;
-    if (kind !== 'block' && kind !== 'negative') {
-      throw new WardError(
-        'WARD_ERR_CONFIG_INVALID',
-        `Expected block or negative for kind but received ${JSON.stringify(kind)}`,
-      );
-    }
-    if (!Number.isInteger(distance) || distance < 0 || distance > 256) {
-      throw new WardError('WARD_ERR_CONFIG_INVALID', `Expected a PDQ distance 0-256 but received ${distance}`);
-    }
+    const { kind, pdqDistance: distance } = checkNewBank(name, options);
     if (this.getBank(name)) throw new WardError('WARD_ERR_BANK_EXISTS', `A bank named ${JSON.stringify(name)} exists`);
     this.db
       .prepare('INSERT INTO banks (name, kind, pdq_distance, created_at, version) VALUES (?, ?, ?, ?, 0)')
@@ -192,6 +202,7 @@ export class SqliteStore implements BankStore {
     if (!row) return false;
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM entries WHERE bank_id = ?').run(row.id);
+      this.db.prepare('DELETE FROM entry_removals WHERE bank_id = ?').run(row.id);
       this.db.prepare('DELETE FROM banks WHERE id = ?').run(row.id);
     })();
     return true;
@@ -315,6 +326,12 @@ export class SqliteStore implements BankStore {
                AND (signal, value) IN (SELECT signal, value FROM temp.import_staging)`,
           )
           .run(gen, bank.id, gen);
+        // Removals are logged so that a live index (ward serve) can follow the bank.
+        this.db
+          .prepare(
+            'INSERT INTO entry_removals (bank_id, entry_id, signal, value) SELECT bank_id, id, signal, value FROM entries WHERE bank_id = ? AND seen <> ? ORDER BY id',
+          )
+          .run(bank.id, gen);
         report.deleted = this.db
           .prepare('DELETE FROM entries WHERE bank_id = ? AND seen <> ?')
           .run(bank.id, gen).changes;

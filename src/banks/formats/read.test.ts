@@ -135,11 +135,11 @@ describe('readBankFile: lines', () => {
   });
 
   it('turns an over-long line into a row issue and reads the next line', async () => {
-    const huge = 'a'.repeat(200 * 1024);
+    const huge = 'a'.repeat(1200 * 1024);
     const items = await read(`${MD5}\n${huge}\n${SHA1}\n`, { format: 'lines' });
     expect(items).toEqual([
       { signal: 'md5', value: MD5, labels: [], line: 1 },
-      { line: 2, code: 'WARD_ERR_BANK_ROW_INVALID', message: 'The line is longer than 65536 bytes' },
+      { line: 2, code: 'WARD_ERR_BANK_ROW_INVALID', message: 'The line is longer than 1048576 bytes' },
       { signal: 'sha1', value: SHA1, labels: [], line: 3 },
     ]);
   });

@@ -16,7 +16,8 @@ import {
 } from '../types.js';
 import { detectSignal, resolveSignalType, sniffFormat } from './detect.js';
 
-export const DEFAULT_MAX_LINE_BYTES = 65536;
+/** 1 MiB: a vPDQ value of an hour of video at one frame per second is about 270 KB. */
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 export const MAX_LABEL_CHARS = 128;
 
 /** A physical line: its text, or `undefined` when it was longer than the limit (its bytes are gone). */
@@ -391,6 +392,9 @@ function parseNdjsonRow(raw: RawLine & { text: string }, settings: Settings): Ro
     signal = keys[0];
     value = record[signal];
   }
+  // A vPDQ value may be given as the JSON list itself (python-threatexchange's list, `ward hash`'s frames).
+  if (Array.isArray(value) && (signal === undefined || signal.trim().toLowerCase() === 'vpdq'))
+    value = JSON.stringify(value);
   if (typeof value !== 'string') return issue(raw.line, 'The value must be a string');
 
   let labels: string[];

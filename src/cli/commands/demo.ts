@@ -83,9 +83,9 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
         info,
         '\nWhat happened: near-duplicates of the stand-in images MATCH (by PDQ, or MD5 for the exact\n' +
           'copy), also inside archives; the copy of the "meme" is suppressed by the negative bank and is\n' +
-          'CLEAN; unrelated images are CLEAN; the flat image is SKIPPED (PDQ too weak to act on), as is\n' +
-          'the text file (no extractor yet); broken and truncated files are ERRORs. Ward stored only\n' +
-          `fingerprints and findings.\n\n${STAND_IN_NOTE}\n`,
+          'CLEAN; unrelated images and the benign text files (screened, whatever their names) are CLEAN;\n' +
+          'the flat image and the empty file are SKIPPED (nothing to act on); the truncated file is an\n' +
+          `ERROR. Ward stored only fingerprints and findings.\n\n${STAND_IN_NOTE}\n`,
       );
     } finally {
       store.close();

@@ -10,6 +10,8 @@ import { hashFiles, isErrorRecord } from '../../scan/hash-files.js';
 import { getSignalType } from '../../signals/builtin.js';
 import type { SignalType } from '../../signals/types.js';
 import { defaultDbPath, SqliteStore } from '../../store/sqlite.js';
+import { number as percentFlag, VIDEO_FLAGS, VIDEO_USAGE, videoOptions } from '../../video/cli-options.js';
+import { looksCompact, parseVpdq, toCompact } from '../../video/vpdq.js';
 import { parseCommandArgs, positiveInt } from '../args.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -18,23 +20,29 @@ import { parseFormat, RecordWriter } from '../output.js';
 export const MATCH_USAGE = `Usage: ward match [options] <file|dir>...
        ward match [options] --hashes FILE
 
-Matches images (hashed on the fly) or given hashes against banks.
+Matches images and videos (hashed on the fly) or given hashes against banks.
   --bank NAME          match against this bank (repeatable; default: all banks)
   --distance N         PDQ distance for every bank (default: each bank's own, 31 unless set)
   --dihedral           also match the 8 rotations/flips of each image (reports the transform)
   --include-weak       match PDQ hashes with quality < 50 too (skipped by default)
-  --hashes FILE        lines of hex (32 = md5, 40 = sha1, 64 = pdq) or NDJSON with a "pdq"
-                       (or md5/sha1/sha256) field; - for stdin
+  --vpdq-query-percent P     a video matches when at least P% of its frames (quality >= 50)
+                             match a frame of the bank video (default 80)...
+  --vpdq-compared-percent P  ...and at least P% of the bank video's frames match (default 0)
+  --hashes FILE        lines of hex (32 = md5, 40 = sha1, 64 = pdq), vPDQ values, or NDJSON
+                       with a "pdq" (or md5/sha1/sha256/vpdq) field, as ward hash writes; - for stdin
   --format table|ndjson|json
   --jobs N             hashing threads (default: all cores)
   --db PATH            database (default: $WARD_DB, else ~/.local/share/ward/ward.db)
+
+${VIDEO_USAGE}
 
 Exit status: 0 no match, 1 something matched, 2 only errors, 3 usage error.`;
 
 interface MatchRecord {
   path?: string;
   hash?: string;
-  signals: MatchSignals;
+  /** As matched; a video's vpdq frames in Ward's compact form. */
+  signals: Omit<MatchSignals, 'vpdq'> & { vpdq?: string };
   matches: MatchResult['matches'];
   suppressedBy: MatchResult['suppressedBy'];
   suppressed?: MatchResult['suppressed'];
@@ -55,6 +63,9 @@ export async function matchCommand(argv: string[], ctx: CommandContext): Promise
     hashes: { type: 'string' },
     format: { type: 'string' },
     jobs: { type: 'string' },
+    'vpdq-query-percent': { type: 'string' },
+    'vpdq-compared-percent': { type: 'string' },
+    ...VIDEO_FLAGS,
   });
   const hashesFile = values.hashes as string | undefined;
   if (!hashesFile && positionals.length === 0)
@@ -76,7 +87,20 @@ export async function matchCommand(argv: string[], ctx: CommandContext): Promise
   const store = SqliteStore.open((values.db as string | undefined) ?? defaultDbPath());
   try {
     const matcher = Matcher.open(store, { banks: values.bank as string[] | undefined });
-    const options = { distance, dihedral: values.dihedral === true, includeWeak: values['include-weak'] === true };
+    const video = videoOptions(values);
+    const options = {
+      distance,
+      dihedral: values.dihedral === true,
+      includeWeak: values['include-weak'] === true,
+      ...(typeof values['vpdq-query-percent'] === 'string'
+        ? { vpdqQueryPercent: percentFlag('--vpdq-query-percent', values['vpdq-query-percent'], 0, 100, false) }
+        : {}),
+      ...(typeof values['vpdq-compared-percent'] === 'string'
+        ? {
+            vpdqComparedPercent: percentFlag('--vpdq-compared-percent', values['vpdq-compared-percent'], 0, 100, false),
+          }
+        : {}),
+    };
     const writer = new RecordWriter<OutRecord>(ctx.stdout, format, tableRow);
     let matched = 0;
     let errors = 0;
@@ -87,10 +111,12 @@ export async function matchCommand(argv: string[], ctx: CommandContext): Promise
     };
     const result = (label: { path?: string; hash?: string }, signals: MatchSignals): MatchRecord => {
       const r = matcher.match(signals, options);
-      const { pdqDihedral: _d, ...shown } = signals;
+      const { pdqDihedral: _d, vpdq, ...rest } = signals;
       return {
         ...label,
-        signals: shown,
+        signals: vpdq
+          ? { ...rest, vpdq: toCompact(vpdq as { pdq: string; quality: number; seconds: number }[]) }
+          : rest,
         matches: r.matches,
         suppressedBy: r.suppressedBy,
         ...(r.suppressed.length > 0 ? { suppressed: r.suppressed } : {}),
@@ -103,8 +129,10 @@ export async function matchCommand(argv: string[], ctx: CommandContext): Promise
         else await emit(result({ hash: item.hash }, item.signals));
       }
     } else {
-      for await (const h of hashFiles(positionals, { dihedral: options.dihedral, jobs })) {
+      for await (const h of hashFiles(positionals, { dihedral: options.dihedral, jobs, video })) {
         if (isErrorRecord(h)) await emit(h);
+        else if ('vpdq' in h)
+          await emit(result({ path: h.path }, { vpdq: h.vpdq, md5: h.md5, sha1: h.sha1, sha256: h.sha256 }));
         else await emit(result({ path: h.path }, signalsOf(h)));
       }
     }
@@ -119,7 +147,9 @@ export async function matchCommand(argv: string[], ctx: CommandContext): Promise
 const BY_LENGTH: Record<number, keyof MatchSignals> = { 32: 'md5', 40: 'sha1', 64: 'pdq' };
 
 /** Lines of hex, or NDJSON objects with pdq/md5/sha1/sha256 fields. Bad lines are error records. */
-async function* readHashes(file: string): AsyncGenerator<{ hash: string; signals: MatchSignals } | OutRecord> {
+async function* readHashes(
+  file: string,
+): AsyncGenerator<{ hash: string; signals: MatchSignals } | Extract<OutRecord, { error: unknown }>> {
   const input = file === '-' ? process.stdin : createReadStream(file);
   let line = 0;
   try {
@@ -127,7 +157,10 @@ async function* readHashes(file: string): AsyncGenerator<{ hash: string; signals
       line++;
       const text = raw.trim();
       if (text === '' || text.startsWith('#')) continue;
-      const bad = (message: string): OutRecord => ({ line, error: { code: 'WARD_ERR_SIGNAL_INVALID', message } });
+      const bad = (message: string): Extract<OutRecord, { error: unknown }> => ({
+        line,
+        error: { code: 'WARD_ERR_SIGNAL_INVALID', message },
+      });
       if (text.startsWith('{')) {
         let obj: Record<string, unknown>;
         try {
@@ -147,12 +180,33 @@ async function* readHashes(file: string): AsyncGenerator<{ hash: string; signals
           }
         }
         if (obj !== null && typeof obj === 'object' && typeof obj.quality === 'number') signals.quality = obj.quality;
-        const first = signals.pdq ?? signals.md5 ?? signals.sha1 ?? signals.sha256;
+        if (obj !== null && typeof obj === 'object' && obj.vpdq !== undefined) {
+          try {
+            signals.vpdq = parseVpdq(obj.vpdq as string);
+          } catch (e) {
+            problem = WardError.is(e) ? `vpdq: ${e.message}` : 'vpdq: not a frame list';
+          }
+        }
+        const first =
+          signals.pdq ??
+          signals.md5 ??
+          signals.sha1 ??
+          signals.sha256 ??
+          (signals.vpdq ? `vpdq (${signals.vpdq.length} frames)` : undefined);
         if (problem || !first) {
-          yield bad(problem ?? 'Expected a pdq, md5, sha1 or sha256 field');
+          yield bad(problem ?? 'Expected a pdq, md5, sha1, sha256 or vpdq field');
           continue;
         }
         yield { hash: first, signals };
+        continue;
+      }
+      if (looksCompact(text) || text.startsWith('[')) {
+        try {
+          const frames = parseVpdq(text);
+          yield { hash: `vpdq (${frames.length} frames)`, signals: { vpdq: frames } };
+        } catch (e) {
+          yield bad(WardError.is(e) ? `vpdq: ${e.message}` : 'vpdq: not a frame list');
+        }
         continue;
       }
       const hex = text.toLowerCase();
@@ -179,5 +233,9 @@ function tableRow(r: OutRecord): string {
     return `-        ${label}${note ? `  (${note})` : ''}`;
   }
   const best = r.matches[0] as MatchResult['matches'][number];
-  return `MATCH    ${label}  ${best.bank}:${best.signal} d=${best.distance}${best.transform ? ` ${best.transform}` : ''}${r.matches.length > 1 ? ` (+${r.matches.length - 1})` : ''}`;
+  const percents =
+    best.queryMatchPercent !== undefined
+      ? ` query ${best.queryMatchPercent.toFixed(1)}% compared ${(best.comparedMatchPercent ?? 0).toFixed(1)}%`
+      : '';
+  return `MATCH    ${label}  ${best.bank}:${best.signal} d=${best.distance}${percents}${best.transform ? ` ${best.transform}` : ''}${r.matches.length > 1 ? ` (+${r.matches.length - 1})` : ''}`;
 }

@@ -3,7 +3,7 @@
  * Images: decode once (sharp, the reference's choices) and compute PDQ with its quality, and the
  * dihedral set when asked. MD5/SHA-1/SHA-256 are computed by the pipeline for every item.
  */
-import { decodeImage } from '../../media/image.js';
+import { decodeImageOnce } from '../../media/decode-once.js';
 import { DECODABLE_IMAGE_FORMATS, type ImageFormat, sniffImage } from '../../media/sniff.js';
 import { pdqFromPixels } from '../../signals/pdq/hash.js';
 import type { Extractor, Sniffer } from '../plugins.js';
@@ -20,7 +20,7 @@ export const pdqExtractor: Extractor = {
     // BMP and other formats libvips cannot read are images Ward recognises but cannot hash.
     if (format !== undefined && !DECODABLE_IMAGE_FORMATS.has(format as ImageFormat))
       return { unsupported: `${format} images cannot be decoded` };
-    const image = await decodeImage(bytes, limits);
+    const image = await decodeImageOnce(bytes, limits); // shared with the provenance extractor
     const pdq = pdqFromPixels(image, { dihedral: options.dihedral });
     return {
       signals: { pdq: pdq.hash, quality: pdq.quality, ...(pdq.dihedral ? { pdqDihedral: pdq.dihedral } : {}) },

@@ -1,0 +1,242 @@
+/**
+ * @module cli/commands/inspect
+ * `ward inspect [--format table|ndjson|json] [--no-hashes] <file|dir>...`: what files are, without
+ * loading or running anything. A dispatcher by content type over a registry of inspectors: a
+ * file's content type comes from its first bytes (the scan sniffers), and the inspector for that
+ * type reports on it. Models are inspected now; another content type (image provenance) is one
+ * `registerInspector` call.
+ *
+ * Directories: a folder an inspector takes as one unit (a diffusers pipeline, a PEFT adapter) is
+ * one record; any other folder is walked (sorted, symlinked folders not followed) and the files
+ * some inspector takes are reported, the others silently left out. A file named on the command
+ * line that no inspector takes gets a record saying so.
+ */
+import { lstat, open, readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { WardError } from '../../errors.js';
+import { type InspectOptions, inspectModel, isModelFolder, type ModelReport } from '../../models/inspect.js';
+import { imageInspector } from '../../provenance/inspector.js';
+import { SNIFF_BYTES, sniffContent } from '../../scan/plugins.js';
+import type { ContentType } from '../../scan/types.js';
+import '../../scan/builtin.js';
+import { parseCommandArgs } from '../args.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import type { CommandContext } from '../main.js';
+import { parseFormat, RecordWriter } from '../output.js';
+
+export const INSPECT_USAGE = `Usage: ward inspect [options] <file|dir>...
+
+Tells what files are, parsing their bytes only (nothing is loaded, unpickled or run).
+
+Models (safetensors, PyTorch checkpoints .ckpt/.pt/.pth/.bin and pickles, GGUF, NumPy
+.npy/.npz, diffusers folders, PEFT adapters): format, kind (checkpoint, lora, lycoris,
+embedding, vae, controlnet, adapter, llm) and base model, identity hashes as hubs print them
+(sha256, autov2, autov1, autov3, blake3, crc32), metadata, kohya training facts (tag
+frequencies per dataset folder, image counts, output name), and for pickles the imported
+globals with a verdict: safe, suspicious or dangerous (would run code on load).
+
+Images (PNG, JPEG, WebP, TIFF...; C2PA .c2pa sidecars): AI-generation provenance (whether it is
+AI-generated and why, generator, prompt, models named with their hashes, C2PA manifest and its
+validation, stealth metadata, the Stable Diffusion invisible watermark) and the text screener's
+findings on the prompt. Never fetches anything. The table never prints prompts.
+
+Options:
+  --format table|ndjson|json   output format (default: table on a terminal, ndjson otherwise)
+  --no-hashes                  skip the identity hashes (no full read of each file)
+  --redact                     leave image prompts out of the records
+  --metadata-only              images: read metadata only (no pixel decode: no stealth or
+                               watermark check)
+
+Exit status: 0 all inspected, 1 a pickle is dangerous, 2 some inputs failed (each gets an
+error record), 3 usage error.`;
+
+/** What `ward inspect` prints per input. */
+export type InspectRecord =
+  | ({ inspector: string } & Record<string, unknown>)
+  | { path: string; contentType?: ContentType; format?: string; skipped: string }
+  | { path: string; error: { code: string; message: string } };
+
+export interface InspectContext {
+  hashes: boolean;
+  /** Images: leave prompts out. */
+  redact?: boolean;
+  /** Images: false reads metadata only. */
+  pixels?: boolean;
+}
+
+/** One content type's inspector. */
+export interface Inspector {
+  name: string;
+  contentTypes: readonly ContentType[];
+  /** Folders it reports as one unit (not walked). */
+  claimsFolder?(path: string): boolean;
+  /** Files it takes although their content type is not its own (e.g. adapter_config.json). */
+  claimsFile?(path: string): boolean;
+  inspect(path: string, ctx: InspectContext): Promise<Record<string, unknown>>;
+  /** One table row (lines) for a record it produced. */
+  tableRow(record: Record<string, unknown>): string;
+}
+
+const inspectors: Inspector[] = [];
+
+export function registerInspector(inspector: Inspector): void {
+  if (!inspectors.some((i) => i.name === inspector.name)) inspectors.push(inspector);
+}
+
+export const modelInspector: Inspector = {
+  name: 'model',
+  contentTypes: ['model'],
+  claimsFolder: isModelFolder,
+  claimsFile: (path) => /(^|[./])adapter_config\.json$/.test(basename(path)),
+  async inspect(path, ctx) {
+    const options: InspectOptions = { hashes: ctx.hashes };
+    return (await inspectModel(path, options)) as unknown as Record<string, unknown>;
+  },
+  tableRow(record) {
+    const r = record as unknown as ModelReport;
+    const kind = r.variant ? `${r.kind}/${r.variant}` : r.kind;
+    const pickle = r.pickle ? r.pickle.verdict : '-';
+    const tags = Object.values(r.training.tagFrequency).reduce((n, t) => n + Object.keys(t).length, 0);
+    const lines = [
+      `${r.format.padEnd(12)} ${kind.padEnd(16)} ${(r.baseModel ?? '-').padEnd(6)} ${(r.hashes.autov2 ?? '-').padEnd(10)}  ${(r.hashes.autov3?.slice(0, 12) ?? '-').padEnd(12)}  ${pickle.padEnd(10)} ${String(tags).padStart(5)}  ${r.path}`,
+    ];
+    if (r.pickle && r.pickle.verdict !== 'safe') {
+      lines.push(`  ${r.pickle.verdict}: ${[...r.pickle.dangerous, ...r.pickle.suspicious].slice(0, 8).join(', ')}`);
+    }
+    if (r.error) lines.push(`  error ${r.error.code}: ${r.error.message}`);
+    for (const c of r.components ?? [])
+      lines.push(
+        `  component ${String(c.metadata.component ?? '')}: ${modelInspector.tableRow(c as unknown as Record<string, unknown>).trim()}`,
+      );
+    return lines.join('\n');
+  },
+};
+
+registerInspector(modelInspector);
+registerInspector(imageInspector);
+
+const TABLE_HEADER = 'FORMAT       KIND             BASE   AUTOV2      AUTOV3        PICKLE      TAGS  PATH';
+
+async function sniffFile(path: string): Promise<{ contentType: ContentType; format?: string }> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, SNIFF_BYTES, 0);
+    return bytesRead === 0 ? { contentType: 'other' } : sniffContent(buf.subarray(0, bytesRead));
+  } finally {
+    await fh.close();
+  }
+}
+
+function errorRecord(path: string, e: unknown): InspectRecord {
+  if (WardError.is(e)) return { path, error: { code: e.code, message: e.message } };
+  const errno = (e as NodeJS.ErrnoException).code;
+  if (errno) return { path, error: { code: 'WARD_ERR_INPUT_NOT_FOUND', message: `Cannot read file: ${errno}` } };
+  throw e;
+}
+
+async function inspectWith(inspector: Inspector, path: string, ctx: InspectContext): Promise<InspectRecord> {
+  try {
+    return { inspector: inspector.name, ...(await inspector.inspect(path, ctx)) };
+  } catch (e) {
+    return errorRecord(path, e);
+  }
+}
+
+/** Records for one input, in order; `explicit` inputs that no inspector takes are reported as skipped. */
+async function* inspectPath(path: string, ctx: InspectContext, explicit: boolean): AsyncGenerator<InspectRecord> {
+  let st: Awaited<ReturnType<typeof stat>>;
+  try {
+    st = explicit ? await stat(path) : await lstat(path);
+  } catch (e) {
+    yield errorRecord(path, e);
+    return;
+  }
+  if (st.isSymbolicLink()) return; // inside a walked folder: not followed (no loops)
+  if (st.isDirectory()) {
+    const folder = inspectors.find((i) => i.claimsFolder?.(path));
+    if (folder) {
+      yield await inspectWith(folder, path, ctx);
+      return;
+    }
+    let names: string[];
+    try {
+      names = (await readdir(path)).sort();
+    } catch (e) {
+      yield errorRecord(path, e);
+      return;
+    }
+    for (const name of names) yield* inspectPath(join(path, name), ctx, false);
+    return;
+  }
+  if (!st.isFile()) {
+    if (explicit)
+      yield { path, error: { code: 'WARD_ERR_INPUT_NOT_FOUND', message: 'Not a regular file or directory' } };
+    return;
+  }
+  let sniffed: { contentType: ContentType; format?: string };
+  try {
+    sniffed = await sniffFile(path);
+  } catch (e) {
+    yield errorRecord(path, e);
+    return;
+  }
+  const inspector =
+    inspectors.find((i) => i.contentTypes.includes(sniffed.contentType)) ??
+    (explicit ? inspectors.find((i) => i.claimsFile?.(path)) : undefined);
+  if (inspector) {
+    yield await inspectWith(inspector, path, ctx);
+    return;
+  }
+  if (explicit) {
+    yield {
+      path,
+      contentType: sniffed.contentType,
+      ...(sniffed.format ? { format: sniffed.format } : {}),
+      skipped:
+        sniffed.contentType === 'other'
+          ? 'Not a format any inspector reads'
+          : `No inspector for ${sniffed.contentType} files yet`,
+    };
+  }
+}
+
+function tableRow(r: InspectRecord): string {
+  if ('inspector' in r) {
+    const inspector = inspectors.find((i) => i.name === r.inspector);
+    return inspector ? inspector.tableRow(r) : JSON.stringify(r);
+  }
+  if ('error' in r) return `ERROR  ${r.error.code}: ${r.error.message}  ${r.path}`;
+  return `SKIP   ${r.skipped}  ${r.path}`;
+}
+
+export async function inspectCommand(argv: string[], ctx: CommandContext): Promise<ExitCode> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    format: { type: 'string' },
+    'no-hashes': { type: 'boolean' },
+    redact: { type: 'boolean' },
+    'metadata-only': { type: 'boolean' },
+  });
+  if (positionals.length === 0)
+    throw new WardError('WARD_ERR_USAGE', 'ward inspect needs at least one file or directory');
+  const format = parseFormat(values.format as string | undefined, ctx.stdoutIsTTY);
+  const writer = new RecordWriter<InspectRecord>(ctx.stdout, format, tableRow, TABLE_HEADER);
+  const ictx: InspectContext = {
+    hashes: values['no-hashes'] !== true,
+    redact: values.redact === true,
+    pixels: values['metadata-only'] !== true,
+  };
+  let errors = 0;
+  let dangerous = 0;
+  for (const input of positionals) {
+    for await (const record of inspectPath(input, ictx, true)) {
+      if ('error' in record) errors++;
+      const pickle = (record as { pickle?: { verdict?: string } }).pickle;
+      if (pickle?.verdict === 'dangerous') dangerous++;
+      await writer.add(record);
+    }
+  }
+  await writer.end();
+  if (errors > 0) return EXIT.ITEM_ERRORS;
+  return dangerous > 0 ? EXIT.FOUND : EXIT.OK;
+}

@@ -1,0 +1,125 @@
+/**
+ * @module scan/extractors/model
+ * Models (safetensors, PyTorch checkpoints and pickles, GGUF, NumPy): the identity hashes as
+ * signals (autov1, autov2, autov3, sha256, blake3, crc32; matched against banks), what the model
+ * is (`model.info`), what its pickles would run on load (`model.pickle-dangerous`,
+ * `model.pickle-suspicious`), and what the registered text screener finds in its training text.
+ *
+ * Files are streamed (`extractFile`): model files are often larger than `limits.maxFileBytes`,
+ * and one read gives the identity hashes and the pipeline's MD5/SHA-1/SHA-256 together.
+ *
+ * The sniffer sees only the first 4 KiB, and is registered before the archive sniffer (PyTorch
+ * checkpoints are zips): safetensors by a sane header length followed by `{"`; GGUF and `.npy` by
+ * magic; pickles by PROTO 2-5 (`\x80\x02`..`\x80\x05`), or, for protocols 0/1, by a GLOBAL at the
+ * start or a trial walk of the 4 KiB; zips whose first local headers (within the 4 KiB) name a
+ * `.pkl` (`archive/data.pkl`, `<name>/data.pkl`), hold a stored pickle first, or only `.npy`
+ * entries. A checkpoint zip whose data.pkl comes after 4 KiB of other entries is seen as a zip
+ * archive: its entries are still scanned one by one, and data.pkl among them is sniffed as a pickle.
+ */
+import {
+  type InspectOptions,
+  inspectModel,
+  inspectModelBytes,
+  type ModelReport,
+  sniffModel,
+} from '../../models/inspect.js';
+import type { ExtractOutput, Extractor, Sniffer } from '../plugins.js';
+import type { Finding, ItemSignals } from '../types.js';
+
+export const modelSniffer: Sniffer = {
+  contentType: 'model',
+  sniff: (head) => sniffModel(head),
+};
+
+/** Metadata values longer than this are left out of `model.info` (chat templates, bucket lists...). */
+const MAX_INFO_VALUE = 1024;
+/** Training text and its maps: summarised under `training`, screened, never copied into the report. */
+const TRAINING_TEXT_KEYS = new Set(['ss_tag_frequency', 'ss_dataset_dirs', 'ss_datasets', 'ss_bucket_info']);
+const MAX_LISTED = 50;
+
+function trimmedMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(metadata)) {
+    const size = typeof v === 'string' ? v.length : (JSON.stringify(v)?.length ?? 0);
+    if (size <= MAX_INFO_VALUE && !TRAINING_TEXT_KEYS.has(k))
+      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/** The report as scan output: signals and findings. */
+export function modelOutput(report: ModelReport): ExtractOutput {
+  const signals: ItemSignals = {};
+  for (const [k, v] of Object.entries(report.hashes)) if (typeof v === 'string') signals[k] = v;
+  const t = report.training;
+  const tagCount = Object.values(t.tagFrequency).reduce((n, tags) => n + Object.keys(tags).length, 0);
+  const findings: Finding[] = [
+    {
+      type: 'model.info',
+      severity: 'info',
+      message: `${report.format} ${report.kind}${report.variant ? ` (${report.variant})` : ''}${report.baseModel ? ` for ${report.baseModel}` : ''}`,
+      source: 'model',
+      data: {
+        format: report.format,
+        kind: report.kind,
+        ...(report.variant ? { variant: report.variant } : {}),
+        baseModel: report.baseModel,
+        hashes: report.hashes,
+        ...(report.tensors !== undefined ? { tensors: report.tensors } : {}),
+        metadata: trimmedMetadata(report.metadata),
+        training: {
+          datasetDirs: t.datasetDirs,
+          ...(t.numImages !== undefined ? { numImages: t.numImages } : {}),
+          ...(t.imageCount !== undefined ? { imageCount: t.imageCount } : {}),
+          ...(t.outputName ? { outputName: t.outputName } : {}),
+          ...(t.baseModelName ? { baseModelName: t.baseModelName } : {}),
+          tagCount,
+        },
+        ...(report.pickle
+          ? {
+              pickle: {
+                verdict: report.pickle.verdict,
+                globals: report.pickle.globals.slice(0, MAX_LISTED),
+                pickles: report.pickle.pickles,
+              },
+            }
+          : {}),
+        ...(report.issues ? { issues: report.issues.slice(0, MAX_LISTED) } : {}),
+      },
+    },
+  ];
+  const p = report.pickle;
+  if (p?.verdict === 'dangerous') {
+    findings.push({
+      type: 'model.pickle-dangerous',
+      severity: 'critical',
+      score: 1,
+      message: `Loading this file would run code: its pickle imports ${p.dangerous.slice(0, 5).join(', ')}`,
+      source: 'model',
+      data: { dangerous: p.dangerous.slice(0, MAX_LISTED), globals: p.globals.slice(0, MAX_LISTED) },
+    });
+  } else if (p?.verdict === 'suspicious') {
+    findings.push({
+      type: 'model.pickle-suspicious',
+      severity: 'medium',
+      score: 0.5,
+      message: `Its pickle imports code outside the allow list: ${p.suspicious.slice(0, 5).join(', ')}`,
+      source: 'model',
+      data: { suspicious: p.suspicious.slice(0, MAX_LISTED), globals: p.globals.slice(0, MAX_LISTED) },
+    });
+  }
+  if (report.findings) findings.push(...report.findings);
+  return { signals, findings, ...(report.error ? { error: report.error } : {}) };
+}
+
+export const modelExtractor: Extractor = {
+  name: 'model',
+  contentTypes: ['model'],
+  async extract({ bytes, name }) {
+    return modelOutput(await inspectModelBytes(bytes, name));
+  },
+  async extractFile({ path, digests }) {
+    const options: InspectOptions = { extraDigests: digests.filter((d) => d !== 'sha256') as ('md5' | 'sha1')[] };
+    return modelOutput(await inspectModel(path, options));
+  },
+};
