@@ -1,8 +1,8 @@
 /**
  * @module models/blake3
  * BLAKE3 (32-byte output) for model identity, as Civitai lists it. The fast path is the native
- * Rust implementation from `@napi-rs/blake-hash` (SIMD, prebuilt per platform and installed from
- * the npm registry); where no prebuilt binary exists, a plain TypeScript transcription of the
+ * Rust implementation of `@napi-rs/blake-hash` (SIMD; its linux-x64 prebuilt package is an
+ * optional dependency); where no prebuilt binary exists, a plain TypeScript transcription of the
  * reference implementation (same results, slower) takes over.
  */
 import { createRequire } from 'node:module';
@@ -23,7 +23,11 @@ let nativeCtor: (new () => NativeHasher) | null | undefined;
 function native(): (new () => NativeHasher) | null {
   if (nativeCtor !== undefined) return nativeCtor;
   try {
-    const mod = createRequire(import.meta.url)('@napi-rs/blake-hash') as { Blake3Hasher?: new () => NativeHasher };
+    // The prebuilt binary package of @napi-rs/blake-hash for this platform, depended on directly
+    // (an optional dependency): the wrapper package lists platform packages this registry lacks,
+    // which breaks `npm ci`.
+    const name = `@napi-rs/blake-hash-${process.platform}-${process.arch}${process.platform === 'linux' ? '-gnu' : ''}`;
+    const mod = createRequire(import.meta.url)(name) as { Blake3Hasher?: new () => NativeHasher };
     nativeCtor = typeof mod.Blake3Hasher === 'function' ? mod.Blake3Hasher : null;
   } catch {
     nativeCtor = null;
