@@ -29,6 +29,14 @@ describe('scan configuration', () => {
     expect(yaml.policy.pdqFlagAbove).toBe(20);
     expect(yaml.limits.archive.maxDepth).toBe(2);
     expect(yaml.limits.archive.maxRatio).toBe(DEFAULT_SCAN_CONFIG.limits.archive.maxRatio);
+    expect(yaml.extract).toEqual({ provenancePixels: true, redactPrompts: false });
+    const lean = await loadScanConfig(
+      file('lean.yaml', 'extract:\n  provenancePixels: false\n  redactPrompts: true\n'),
+    );
+    expect(lean.extract).toEqual({ provenancePixels: false, redactPrompts: true });
+    await expect(loadScanConfig(file('x.yaml', 'extract:\n  pixels: false\n'))).rejects.toMatchObject({
+      message: expect.stringMatching(/extract\.pixels/),
+    });
     const json = await loadScanConfig(file('c.json', '{"policy":{"weakHash":"flag","findings":{"text.*":"match"}}}'));
     expect(json.policy.weakHash).toBe('flag');
     expect(json.policy.findings).toEqual({ 'text.*': 'match' });

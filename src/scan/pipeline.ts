@@ -194,7 +194,12 @@ function scanContext(config: ScanConfig): ExtractContext {
   const { secondsPerHash, downsample } = config.match.vpdq;
   return {
     limits: config.limits,
-    options: { dihedral: config.match.dihedral, video: { secondsPerHash, downsample, ...config.limits.video } },
+    options: {
+      dihedral: config.match.dihedral,
+      provenancePixels: config.extract.provenancePixels,
+      redactPrompts: config.extract.redactPrompts,
+      video: { secondsPerHash, downsample, ...config.limits.video },
+    },
   };
 }
 

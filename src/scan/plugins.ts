@@ -34,6 +34,10 @@ export interface ExtractInput {
 export interface ExtractOptions {
   /** Compute the 8 dihedral PDQ hashes too (dihedral matching). */
   dihedral?: boolean;
+  /** Provenance: decode pixels for stealth metadata and the watermark (default true). */
+  provenancePixels?: boolean;
+  /** Provenance: keep prompts out of findings. */
+  redactPrompts?: boolean;
   /** vPDQ sampling and the per-video limits (scan/config `match.vpdq`, `limits.video`). */
   video?: {
     secondsPerHash?: number;

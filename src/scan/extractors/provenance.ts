@@ -36,10 +36,10 @@ export const provenanceExtractor: Extractor = {
     // Formats Ward can neither decode nor read metadata from (BMP) stay unsupported, as for PDQ.
     if (format !== undefined && !DECODABLE_IMAGE_FORMATS.has(format as ImageFormat))
       return { unsupported: `${format} images cannot be decoded` };
-    const redact = (options as { redactPrompts?: boolean }).redactPrompts === true;
     const { report, prompt, negativePrompt } = await inspectWithPrompts(bytes, {
       limits,
-      redact,
+      redact: options.redactPrompts === true,
+      pixels: options.provenancePixels !== false,
       decode: decodeImageOnce,
     });
     const findings: Finding[] = [];
