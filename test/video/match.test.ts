@@ -194,7 +194,8 @@ describe('Matcher with vpdq banks', () => {
       // banks, and the negative match suppresses the block matches.
       const low = matcher.match({ vpdq: mixed }, { vpdqQueryPercent: 10 });
       expect(low.matches).toEqual([]);
-      expect(low.suppressed.map((h) => h.queryMatchPercent)).toEqual([90, 10]);
+      // Suppressed hits are ordered by distance, which depends on the random frames: compare as a set.
+      expect(low.suppressed.map((h) => h.queryMatchPercent).sort((a, b) => b - a)).toEqual([90, 10]);
       // A copy of the meme matches both banks: the negative one suppresses the block match.
       const m = matcher.match({ vpdq: meme });
       expect(m.matches).toEqual([]);
