@@ -329,6 +329,26 @@ describe.each([
     store.close();
   });
 
+  it('matches the prefix forms tools print (AutoV2, 12-hex AutoV3) against full values in the bank', async () => {
+    const store = open();
+    const sha = createHash('sha256').update(randomBytes(100)).digest('hex');
+    const v3 = createHash('sha256').update(randomBytes(100)).digest('hex');
+    await bank(store, 'models', [
+      ['sha256', sha, ['lora']],
+      ['autov3', v3, ['lora']],
+    ]);
+    const m = Matcher.open(store);
+    // An image's metadata names the LoRA by AutoV2 (first 10 hex of its SHA-256) and a 12-hex AutoV3.
+    expect(m.match({ autov2: sha.slice(0, 10) }).matches.map((x) => [x.signal, x.value])).toEqual([['sha256', sha]]);
+    expect(m.match({ autov3: v3.slice(0, 12).toUpperCase() }).matches.map((x) => [x.signal, x.value])).toEqual([
+      ['autov3', v3],
+    ]);
+    // Other lengths and other prefixes do not match.
+    expect(m.match({ autov2: sha.slice(1, 11) }).matches).toEqual([]);
+    expect(m.match({ autov3: v3.slice(0, 11) }).matches).toEqual([]);
+    store.close();
+  });
+
   it('loads only the banks asked for; an unknown bank is WARD_ERR_BANK_NOT_FOUND', async () => {
     const store = open();
     await bank(store, 'a', [['pdq', orig.pdq]]);

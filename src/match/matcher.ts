@@ -257,6 +257,15 @@ export class Matcher {
           if (id !== undefined) hits.set(id, { bank: l, signal, distance: 0 });
         }
       }
+      // Prefix forms as tools print them, against full values in the bank: a 12-hex AutoV3
+      // against 64-hex AutoV3 entries, and an AutoV2 (the first 10 hex of the file's SHA-256)
+      // against SHA-256 entries.
+      for (const [query, bankSignal, length] of PREFIX_FORMS) {
+        const value = signals[query]?.toLowerCase();
+        if (value === undefined || value.length !== length) continue;
+        const id = prefixMap(l.exact, bankSignal, length)?.get(value);
+        if (id !== undefined && !hits.has(id)) hits.set(id, { bank: l, signal: bankSignal, distance: 0 });
+      }
       if (vpdqQuery && l.vpdq) {
         const found = l.vpdq.query(vpdqQuery, {
           distance: radius,
@@ -412,6 +421,35 @@ function loadVpdq(store: SqliteStore, bank: Bank): VpdqIndex | undefined {
       for (const [id, value] of store.values(bank.name, 'vpdq')) yield [id, compactFrames(value)] as const;
     })(),
   );
+}
+
+/** Query signal, the bank signal whose full values it prefixes, and the prefix length. */
+const PREFIX_FORMS: readonly [keyof MatchSignals & ('autov2' | 'autov3'), string, number][] = [
+  ['autov3', 'autov3', 12],
+  ['autov2', 'sha256', 10],
+];
+
+/**
+ * Full values of a bank signal keyed by their first `length` hex, built on first use (most
+ * banks are never asked) and rebuilt when the bank's map has changed size (live updates).
+ */
+const prefixMaps = new WeakMap<Map<string, number>, Map<number, { size: number; map: Map<string, number> }>>();
+function prefixMap(
+  exact: Map<string, Map<string, number>>,
+  signal: string,
+  length: number,
+): Map<string, number> | undefined {
+  const full = exact.get(signal);
+  if (!full) return undefined;
+  let byLength = prefixMaps.get(full);
+  if (!byLength) prefixMaps.set(full, (byLength = new Map()));
+  const cached = byLength.get(length);
+  if (cached && cached.size === full.size) return cached.map;
+  const map = new Map<string, number>();
+  for (const [value, id] of full)
+    if (value.length > length && !map.has(value.slice(0, length))) map.set(value.slice(0, length), id);
+  byLength.set(length, { size: full.size, map });
+  return map;
 }
 
 function loadExact(store: SqliteStore, bank: Bank): Map<string, Map<string, number>> {

@@ -195,7 +195,7 @@ describe('Matcher with vpdq banks', () => {
       const low = matcher.match({ vpdq: mixed }, { vpdqQueryPercent: 10 });
       expect(low.matches).toEqual([]);
       // Suppressed hits are ordered by distance, which depends on the random frames: compare as a set.
-      expect(low.suppressed.map((h) => h.queryMatchPercent).sort((a, b) => b - a)).toEqual([90, 10]);
+      expect(low.suppressed.map((h) => h.queryMatchPercent).sort((a, b) => (b ?? 0) - (a ?? 0))).toEqual([90, 10]);
       // A copy of the meme matches both banks: the negative one suppresses the block match.
       const m = matcher.match({ vpdq: meme });
       expect(m.matches).toEqual([]);
