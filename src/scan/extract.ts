@@ -7,10 +7,10 @@
  * the digests come from that same read.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { WardError } from '../errors.js';
 import type { Limits } from '../limits.js';
+import { fileDigests, fileTooLarge } from '../signals/image.js';
 import { toErrorInfo } from './hash-files.js';
 import { type ExtractOptions, type ExtractOutput, type Extractor, extractorsFor } from './plugins.js';
 import type { ContentType, Finding, ItemSignals, MediaInfo } from './types.js';
@@ -51,29 +51,6 @@ function digestsOf(hashes: Hash[]): { md5: string; sha1: string; sha256: string 
 
 const newHashes = (): Hash[] => [createHash('md5'), createHash('sha1'), createHash('sha256')];
 
-async function streamDigests(path: string): Promise<{ md5: string; sha1: string; sha256: string }> {
-  const hashes = newHashes();
-  try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-      for (const h of hashes) h.update(chunk as Buffer);
-    }
-  } catch (cause) {
-    throw readError(cause, path);
-  }
-  return digestsOf(hashes);
-}
-
-function tooLarge(size: number, limits: Limits): WardError {
-  return new WardError(
-    'WARD_ERR_LIMIT_FILE_SIZE',
-    `Item of ${size} bytes exceeds the limit of ${limits.maxFileBytes}`,
-    {
-      limit: limits.maxFileBytes,
-      actual: size,
-    },
-  );
-}
-
 function readError(cause: unknown, path: string): WardError {
   if (WardError.is(cause)) return cause;
   const errno = (cause as NodeJS.ErrnoException).code ?? 'error';
@@ -110,8 +87,8 @@ export async function runTask(
     }
     if (!bytes && task.path !== undefined) {
       if (!prefetched) {
-        Object.assign(result.signals, await streamDigests(task.path));
-        if (tooBig && extractors.length > 0) throw tooLarge(task.size, ctx.limits);
+        Object.assign(result.signals, await fileDigests(task.path));
+        if (tooBig && extractors.length > 0) throw fileTooLarge(task.size, ctx.limits);
         return result;
       }
       try {
@@ -124,7 +101,7 @@ export async function runTask(
     const hashes = newHashes();
     for (const h of hashes) h.update(bytes);
     Object.assign(result.signals, digestsOf(hashes));
-    if (tooBig && extractors.length > 0) throw tooLarge(task.size, ctx.limits);
+    if (tooBig && extractors.length > 0) throw fileTooLarge(task.size, ctx.limits);
     for (const extractor of extractors) {
       const out = await extractor.extract({
         bytes,
@@ -188,7 +165,7 @@ async function runFileExtractors(
     }
   }
   if (missing().length > 0) {
-    const d = await streamDigests(path);
+    const d = await fileDigests(path);
     for (const k of missing()) result.signals[k] = d[k];
   }
 }

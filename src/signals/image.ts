@@ -4,6 +4,7 @@
  * dihedral set), MD5, SHA-1 and SHA-256 of the file bytes.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { invalidParameter, WardError } from '../errors.js';
 import { type Limits, resolveLimits } from '../limits.js';
@@ -36,6 +37,21 @@ export function cryptoDigests(bytes: Uint8Array): { md5: string; sha1: string; s
     sha1: createHash('sha1').update(bytes).digest('hex'),
     sha256: createHash('sha256').update(bytes).digest('hex'),
   };
+}
+
+/** MD5, SHA-1 and SHA-256 of a file read as a stream (any size, one read). */
+export async function fileDigests(path: string): Promise<{ md5: string; sha1: string; sha256: string }> {
+  const hashes = [createHash('md5'), createHash('sha1'), createHash('sha256')];
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+      for (const h of hashes) h.update(chunk as Buffer);
+    }
+  } catch (cause) {
+    const errno = (cause as NodeJS.ErrnoException).code ?? 'error';
+    throw new WardError('WARD_ERR_INPUT_NOT_FOUND', `Cannot read file: ${errno}`, { path }, cause);
+  }
+  const [md5, sha1, sha256] = hashes.map((h) => h.digest('hex')) as [string, string, string];
+  return { md5, sha1, sha256 };
 }
 
 /**
@@ -100,7 +116,8 @@ export async function readImageFile(path: string, limits: Limits): Promise<Uint8
   }
 }
 
-function fileTooLarge(size: number, limits: Limits): WardError {
+/** @internal */
+export function fileTooLarge(size: number, limits: Limits): WardError {
   return new WardError(
     'WARD_ERR_LIMIT_FILE_SIZE',
     `File of ${size} bytes exceeds the limit of ${limits.maxFileBytes}`,

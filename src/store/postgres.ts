@@ -8,13 +8,12 @@
  */
 import pg from 'pg';
 import { unbatch } from '../banks/formats/read-worker.js';
+import { encodeLabels } from '../banks/labels.js';
 import type { ParsedEntry, RowIssue } from '../banks/types.js';
 import { WardError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
 import {
-  type BankRow,
   emptyReport,
-  encodeLabels,
   type ImportItem,
   noteIssue,
   type SqlDb,
@@ -22,6 +21,7 @@ import {
   SqlServiceStore,
   type SqlValue,
 } from './sql-store.js';
+import type { BankRow } from './sqlite.js';
 import type { ImportOptions, ImportReport } from './types.js';
 
 const STAGE_BATCH = 1000;

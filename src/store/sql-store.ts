@@ -24,7 +24,7 @@ import type {
   WebhookEvent,
   WebhookRecord,
 } from './service.js';
-import { checkNewBank } from './sqlite.js';
+import { type BankRow, checkNewBank, type EntryRow, toBank, toEntry } from './sqlite.js';
 import type { BankStats, BankWithCounts, ImportOptions, ImportReport, StoredEntry } from './types.js';
 
 export type SqlValue = string | number | null | Buffer;
@@ -39,54 +39,6 @@ export interface SqlExecutor {
 export interface SqlDb extends SqlExecutor {
   /** One transaction; writers are serialised (SQLite: one at a time; PostgreSQL: row locks). */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
-}
-
-/** A `banks` row as the databases return it. @internal */
-export interface BankRow {
-  id: number;
-  name: string;
-  kind: BankKind;
-  pdq_distance: number;
-  created_at: string;
-  version: number;
-}
-
-interface EntryRow {
-  id: number;
-  signal: string;
-  value: string;
-  labels: string;
-  source: string | null;
-  source_id: string | null;
-  added_at: string;
-  bank?: string;
-}
-
-export function toBank(row: BankRow): Bank {
-  return {
-    id: Number(row.id),
-    name: row.name,
-    kind: row.kind,
-    pdqDistance: Number(row.pdq_distance),
-    createdAt: row.created_at,
-    version: Number(row.version),
-  };
-}
-
-export function encodeLabels(labels: readonly string[]): string {
-  return labels.length === 0 ? '' : JSON.stringify(labels);
-}
-
-function toEntry(row: EntryRow): StoredEntry {
-  return {
-    id: Number(row.id),
-    signal: row.signal,
-    value: row.value,
-    labels: row.labels === '' ? [] : (JSON.parse(row.labels) as string[]),
-    ...(row.source === null ? {} : { source: row.source }),
-    ...(row.source_id === null ? {} : { sourceId: row.source_id }),
-    addedAt: row.added_at,
-  };
 }
 
 function bankNotFound(name: string): WardError {

@@ -7,15 +7,8 @@
  */
 import type Database from 'better-sqlite3';
 import { WardError } from '../errors.js';
-import {
-  type BankRow,
-  type ImportItem,
-  type SqlDb,
-  type SqlExecutor,
-  SqlServiceStore,
-  type SqlValue,
-} from './sql-store.js';
-import { SqliteStore } from './sqlite.js';
+import { type ImportItem, type SqlDb, type SqlExecutor, SqlServiceStore, type SqlValue } from './sql-store.js';
+import { type BankRow, SqliteStore } from './sqlite.js';
 import type { ImportOptions, ImportReport } from './types.js';
 
 /** A FIFO async lock. */

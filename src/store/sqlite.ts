@@ -36,7 +36,8 @@ export function defaultDbPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'ward', 'ward.db');
 }
 
-interface BankRow {
+/** A `banks` row as the databases return it (PostgreSQL gives bigints as strings). @internal */
+export interface BankRow {
   id: number;
   name: string;
   kind: BankKind;
@@ -45,7 +46,8 @@ interface BankRow {
   version: number;
 }
 
-interface EntryRow {
+/** @internal */
+export interface EntryRow {
   id: number;
   signal: string;
   value: string;
@@ -56,20 +58,22 @@ interface EntryRow {
   bank?: string;
 }
 
-function toBank(row: BankRow): Bank {
+/** @internal */
+export function toBank(row: BankRow): Bank {
   return {
-    id: row.id,
+    id: Number(row.id),
     name: row.name,
     kind: row.kind,
-    pdqDistance: row.pdq_distance,
+    pdqDistance: Number(row.pdq_distance),
     createdAt: row.created_at,
-    version: row.version,
+    version: Number(row.version),
   };
 }
 
-function toEntry(row: EntryRow): StoredEntry {
+/** @internal */
+export function toEntry(row: EntryRow): StoredEntry {
   return {
-    id: row.id,
+    id: Number(row.id),
     signal: row.signal,
     value: row.value,
     labels: decodeLabels(row.labels),

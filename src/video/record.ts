@@ -3,12 +3,9 @@
  * `ward hash` and `ward match` on videos: a file is sniffed first, and a video is never read into
  * memory (ffmpeg reads it; the digests come from a parallel stream), whatever its size.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { WardError } from '../errors.js';
 import type { Limits } from '../limits.js';
-import { readImageFile } from '../signals/image.js';
+import { fileDigests, readImageFile } from '../signals/image.js';
 import { hashVideo, type VideoHashOptions } from './hash.js';
 import { sniffVideo, type VideoFormat } from './sniff.js';
 import type { VpdqFrame } from './vpdq.js';
@@ -60,20 +57,6 @@ export async function readForHash(path: string, limits: Limits): Promise<FileToH
   const video = head ? sniffVideo(head) : undefined;
   if (video) return { video };
   return { bytes: await readImageFile(path, limits) };
-}
-
-async function fileDigests(path: string): Promise<{ md5: string; sha1: string; sha256: string }> {
-  const hashes = ['md5', 'sha1', 'sha256'].map((a) => createHash(a));
-  try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-      for (const h of hashes) h.update(chunk as Buffer);
-    }
-  } catch (cause) {
-    const errno = (cause as NodeJS.ErrnoException).code ?? 'error';
-    throw new WardError('WARD_ERR_INPUT_NOT_FOUND', `Cannot read file: ${errno}`, { path }, cause);
-  }
-  const [md5, sha1, sha256] = hashes.map((h) => h.digest('hex')) as [string, string, string];
-  return { md5, sha1, sha256 };
 }
 
 /** vPDQ and the digests of a video file (the record `ward hash` writes). */

@@ -7,9 +7,8 @@
  * frames were hashed. A damaged video keeps the frames decoded before the damage, with an error;
  * a video cut short by `limits.video` gets a `video.truncated` finding.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { WardError } from '../../errors.js';
+import { fileDigests } from '../../signals/image.js';
 import { hashVideo, type VideoHashOptions, type VideoHashResult } from '../../video/hash.js';
 import { sniffVideo, type VideoFormat } from '../../video/sniff.js';
 import { toCompact } from '../../video/vpdq.js';
@@ -69,20 +68,6 @@ function output(r: VideoHashResult): ExtractOutput {
   };
 }
 
-async function digests(path: string): Promise<Record<string, string>> {
-  const hashes = ['md5', 'sha1', 'sha256'].map((a) => createHash(a));
-  try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-      for (const h of hashes) h.update(chunk as Buffer);
-    }
-  } catch (cause) {
-    const errno = (cause as NodeJS.ErrnoException).code ?? 'error';
-    throw new WardError('WARD_ERR_INPUT_NOT_FOUND', `Cannot read file: ${errno}`, { path }, cause);
-  }
-  const [md5, sha1, sha256] = hashes.map((h) => h.digest('hex')) as [string, string, string];
-  return { md5, sha1, sha256 };
-}
-
 export const vpdqExtractor: Extractor = {
   name: 'vpdq',
   contentTypes: ['video'],
@@ -91,7 +76,7 @@ export const vpdqExtractor: Extractor = {
   },
   async extractFile({ path, format, limits, options, digests: wanted }) {
     // The digests read the file while ffmpeg decodes it (the page cache serves the second reader).
-    const sums = wanted.length > 0 ? digests(path) : undefined;
+    const sums = wanted.length > 0 ? fileDigests(path) : undefined;
     sums?.catch(() => {});
     let out: ExtractOutput;
     try {
