@@ -210,6 +210,10 @@ export const ERROR_CODES = {
   },
   // config / usage
   WARD_ERR_CONFIG_INVALID: { kind: 'config', doc: 'An option or configuration value is invalid.' },
+  WARD_ERR_PLUGIN_INVALID: {
+    kind: 'config',
+    doc: 'A plugin cannot be loaded, or its manifest conflicts with another (duplicate names, unknown content types).',
+  },
   WARD_ERR_USAGE: { kind: 'config', doc: 'The command line is malformed (unknown flag, missing argument).' },
   // dependency
   WARD_ERR_DEPENDENCY_MISSING: {

@@ -21,11 +21,18 @@ export type {
   RowIssue,
 } from './banks/types.js';
 export { BANK_FILE_FORMATS } from './banks/types.js';
+// Plugins: the manifest, the registry everything asks, and the built-in plugin.
+export { builtinPlugin } from './builtin.js';
+export type { DatasetReader } from './datasets/types.js';
 // Errors: one class, stable codes.
 export { ERROR_CODES, type ErrorCode, type ErrorDetails, type ErrorKind, WardError } from './errors.js';
+export type { ExchangeConnector } from './exchanges/types.js';
+export type { InspectContext, Inspector } from './inspect/types.js';
 // Limits passed to every decoder.
 export { DEFAULT_LIMITS, type Limits } from './limits.js';
+export { ExactIndex, exactIndexKind, isPrefixQuery, type PrefixQuery } from './match/exact-index.js';
 export { LinearPdqIndex } from './match/linear.js';
+export { LinearSignalIndex, linearIndexKind } from './match/linear-index.js';
 export {
   Matcher,
   type MatcherOptions,
@@ -36,6 +43,7 @@ export {
   signalsOf,
 } from './match/matcher.js';
 export { PdqIndex, type PdqIndexStats } from './match/pdq-index.js';
+export { PdqSignalIndex, pdqIndexKind } from './match/pdq-signal-index.js';
 export type { HashIndex, IndexMatch } from './match/types.js';
 export {
   type ArchiveEntry,
@@ -79,6 +87,7 @@ export {
   type TrainingTextScreener,
 } from './models/screen.js';
 export { type TrainingInfo, trainingInfo } from './models/training.js';
+export { definePlugin, type PluginSniffer, type WardPlugin } from './plugin.js';
 // Provenance: AI-generation metadata, C2PA, XMP digital source type, stealth metadata, the SD watermark.
 export type { C2paAction, C2paSummary } from './provenance/c2pa/manifest.js';
 export { C2PA_TRUST_ANCHORS } from './provenance/c2pa/trust-anchors.js';
@@ -109,6 +118,20 @@ export {
   type WatermarkResult,
   type WatermarkScore,
 } from './provenance/watermark.js';
+export {
+  activeRegistry,
+  importPlugins,
+  loadRegistry,
+  Registry,
+  registerExtractor,
+  registerInspector,
+  registerSniffer,
+  resolvePluginSpecifier,
+  setActiveRegistry,
+  sniffContent,
+  usePlugins,
+} from './registry.js';
+export type { Reporter } from './reporting/types.js';
 // The scan pipeline: items, extractor plugins, policy, verdicts, checkpoints.
 export { Checkpoint } from './scan/checkpoint.js';
 export {
@@ -144,16 +167,13 @@ export {
   scan,
   scanBytes,
 } from './scan/pipeline.js';
-export {
-  type ExtractInput,
-  type ExtractOptions,
-  type ExtractOutput,
-  type Extractor,
-  type FileExtractInput,
-  registerExtractor,
-  registerSniffer,
-  type Sniffer,
-  sniffContent,
+export type {
+  ExtractInput,
+  ExtractOptions,
+  ExtractOutput,
+  Extractor,
+  FileExtractInput,
+  Sniffer,
 } from './scan/plugins.js';
 export { type Decision, decide, findingAction, type PolicyInput } from './scan/policy.js';
 export {
@@ -202,7 +222,18 @@ export {
   pdqFromPixels,
 } from './signals/pdq/hash.js';
 // Signal types (name, parse, brute-force compare).
-export type { Comparison, SignalType } from './signals/types.js';
+export {
+  type Comparison,
+  type HitDetail,
+  type HitSink,
+  matchingOf,
+  type QueryOptions,
+  type QueryPlan,
+  type SignalIndex,
+  type SignalIndexKind,
+  type SignalQuery,
+  type SignalType,
+} from './signals/types.js';
 export {
   type ApiKeyRecord,
   type AuditInput,

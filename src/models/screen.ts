@@ -26,15 +26,21 @@ export type TrainingTextScreener = (
   source: string,
 ) => Finding[] | Promise<Finding[]>;
 
-let registered: TrainingTextScreener | undefined;
+let registered: TrainingTextScreener | undefined | null = null;
+let fromPlugins: TrainingTextScreener | undefined;
 
-/** Registers the screener model inspection calls (undefined removes it). */
+/** Registers the screener model inspection calls (undefined removes it); wins over the plugins'. */
 export function setTrainingTextScreener(screener: TrainingTextScreener | undefined): void {
   registered = screener;
 }
 
+/** The active registry's screener (src/registry.ts), used unless one was set explicitly. @internal */
+export function setPluginTrainingTextScreener(screener: TrainingTextScreener | undefined): void {
+  fromPlugins = screener;
+}
+
 export function getTrainingTextScreener(): TrainingTextScreener | undefined {
-  return registered;
+  return registered === null ? fromPlugins : registered;
 }
 
 export interface ScreenableText {

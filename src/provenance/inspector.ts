@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { WardError } from '../errors.js';
+import type { Inspector } from '../inspect/types.js';
 import type { Limits } from '../limits.js';
 import { sniffImage } from '../media/sniff.js';
 import type { Finding } from '../scan/types.js';
@@ -104,7 +105,7 @@ export function imageTableRows(r: ImageInspectRecord): string {
 }
 
 /** The image inspector for the `ward inspect` dispatcher (cli/commands/inspect registers it). */
-export const imageInspector = {
+export const imageInspector: Inspector = {
   name: 'image',
   contentTypes: ['image'] as const,
   /** A bare C2PA manifest store (`.c2pa` sidecar) named on the command line. */

@@ -13,14 +13,22 @@ import { screenFindings } from '../text/screen.js';
 export type PromptScreener = (pair: { prompt?: string; negativePrompt?: string }, source: string) => Finding[];
 
 const defaultScreener: PromptScreener = (pair, source) => screenFindings(pair, 'prompt', source);
-let screener: PromptScreener | undefined = defaultScreener;
+/** null: not set explicitly (the plugins' screener, else src/text's). */
+let explicit: PromptScreener | undefined | null = null;
+let fromPlugins: PromptScreener | undefined = defaultScreener;
 
 /**
- * Replaces the prompt screener; undefined turns screening off, `'default'` restores src/text's.
- * Module state: set it in code every worker imports.
+ * Replaces the prompt screener; undefined turns screening off, `'default'` restores the active
+ * plugins' (src/text's unless a plugin replaced it). This thread only: a plugin's `screeners`
+ * reach every worker.
  */
 export function setPromptScreener(fn: PromptScreener | undefined | 'default'): void {
-  screener = fn === 'default' ? defaultScreener : fn;
+  explicit = fn === 'default' ? null : fn;
+}
+
+/** The active registry's screener (src/registry.ts). @internal */
+export function setPluginPromptScreener(fn: PromptScreener | undefined): void {
+  fromPlugins = fn ?? defaultScreener;
 }
 
 /** Runs the screener on a prompt pair; [] when screening is off or there is no text. */
@@ -29,6 +37,7 @@ export function screenPrompts(
   negativePrompt: string | undefined,
   source: string,
 ): Finding[] {
+  const screener = explicit === null ? fromPlugins : explicit;
   if (!screener || (!prompt && !negativePrompt)) return [];
   return screener({ ...(prompt ? { prompt } : {}), ...(negativePrompt ? { negativePrompt } : {}) }, source);
 }

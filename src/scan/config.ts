@@ -5,6 +5,7 @@
  * key is an error, so a typo can never silently weaken a policy. Documented in docs/scan.md.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { WardError } from '../errors.js';
 import { DEFAULT_LIMITS, type Limits } from '../limits.js';
@@ -81,6 +82,11 @@ export interface ExtractConfig {
 
 export interface ScanConfig {
   version: 1;
+  /**
+   * Plugin modules to load (src/plugin.ts): paths (relative to the configuration file) or
+   * package names. Every worker thread loads the same.
+   */
+  plugins: string[];
   match: MatchConfig;
   extract: ExtractConfig;
   policy: Policy;
@@ -89,6 +95,7 @@ export interface ScanConfig {
 
 export const DEFAULT_SCAN_CONFIG: Readonly<ScanConfig> = Object.freeze({
   version: 1,
+  plugins: [],
   match: {
     dihedral: false,
     minQuality: PDQ_MIN_QUALITY,
@@ -175,11 +182,22 @@ export function resolveScanConfig(raw: unknown, source = 'config'): ScanConfig {
       }
       return out;
     };
+  const list =
+    (check: Check): Check =>
+    (v, at) => {
+      if (!Array.isArray(v)) throw bad(source, at, 'a list', v);
+      return v.map((x, i) => check(x, `${at}[${i}]`));
+    };
+  const text: Check = (v, at) => {
+    if (typeof v !== 'string' || v.trim() === '') throw bad(source, at, 'a non-empty string', v);
+    return v;
+  };
   const schema = object({
     version: (v, at) => {
       if (v !== 1) throw bad(source, at, '1 (the only configuration version)', v);
       return v;
     },
+    plugins: list(text),
     match: object({
       dihedral: bool,
       minQuality: int(0, 100),
@@ -219,6 +237,7 @@ export function resolveScanConfig(raw: unknown, source = 'config'): ScanConfig {
   const d = DEFAULT_SCAN_CONFIG;
   return {
     version: 1,
+    plugins: [...((checked.plugins as unknown as string[] | undefined) ?? d.plugins)],
     match: {
       ...d.match,
       ...checked.match,
@@ -259,5 +278,8 @@ export async function loadScanConfig(path: string): Promise<ScanConfig> {
     const message = cause instanceof Error ? cause.message.split('\n')[0] : 'parse error';
     throw new WardError('WARD_ERR_CONFIG_INVALID', `${path}: not valid YAML or JSON: ${message}`, { path }, cause);
   }
-  return resolveScanConfig(raw ?? {}, path);
+  const config = resolveScanConfig(raw ?? {}, path);
+  // Plugin paths in a file are relative to the file, not to wherever the scan was started.
+  config.plugins = config.plugins.map((p) => (p.startsWith('.') ? resolvePath(dirname(path), p) : p));
+  return config;
 }

@@ -10,11 +10,11 @@ import { createHash, type Hash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { WardError } from '../errors.js';
 import type { Limits } from '../limits.js';
+import { activeRegistry } from '../registry.js';
 import { fileDigests, fileTooLarge } from '../signals/image.js';
 import { toErrorInfo } from './hash-files.js';
-import { type ExtractOptions, type ExtractOutput, type Extractor, extractorsFor } from './plugins.js';
+import type { ExtractOptions, ExtractOutput, Extractor } from './plugins.js';
 import type { ContentType, Finding, ItemSignals, MediaInfo } from './types.js';
-import './builtin.js';
 
 export interface ScanTask {
   /** The file to read when `bytes` is absent. */
@@ -42,6 +42,8 @@ export interface TaskResult {
 export interface ExtractContext {
   limits: Limits;
   options: ExtractOptions;
+  /** Plugin module specifiers (resolved): every worker loads them before its first task. */
+  plugins?: readonly string[];
 }
 
 function digestsOf(hashes: Hash[]): { md5: string; sha1: string; sha256: string } {
@@ -63,7 +65,7 @@ function readError(cause: unknown, path: string): WardError {
  */
 export function prefetch(task: ScanTask, ctx: ExtractContext): Promise<Uint8Array> | undefined {
   if (task.bytes || task.path === undefined || task.size > ctx.limits.maxFileBytes) return undefined;
-  const extractors = extractorsFor(task.contentType);
+  const extractors = activeRegistry().extractorsFor(task.contentType);
   if (extractors.length === 0 || streamsFiles(extractors)) return undefined;
   const p = readFile(task.path);
   p.catch(() => {});
@@ -77,7 +79,7 @@ export async function runTask(
   prefetched: Promise<Uint8Array> | undefined = prefetch(task, ctx),
 ): Promise<TaskResult> {
   const result: TaskResult = { signals: {}, findings: [], extractors: 0 };
-  const extractors = extractorsFor(task.contentType);
+  const extractors = activeRegistry().extractorsFor(task.contentType);
   try {
     let bytes = task.bytes;
     const tooBig = task.size > ctx.limits.maxFileBytes;

@@ -8,9 +8,10 @@
 import { open } from 'node:fs/promises';
 import { type ArchiveFormat, readArchive } from '../media/archive.js';
 import { walkInputs } from '../media/walk.js';
+import { sniffContent } from '../registry.js';
 import { cryptoDigests } from '../signals/image.js';
 import type { ScanLimits } from './config.js';
-import { SNIFF_BYTES, sniffContent } from './plugins.js';
+import { SNIFF_BYTES } from './plugins.js';
 import type { ContentType, Finding } from './types.js';
 
 /** One thing to report on. */

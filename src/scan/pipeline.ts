@@ -5,7 +5,7 @@
  * Reports come out in input order, one per item; nothing of the content is kept.
  */
 import { availableParallelism } from 'node:os';
-import { invalidParameter } from '../errors.js';
+import { invalidParameter, WardError } from '../errors.js';
 import {
   EXACT_SIGNALS,
   type MatchHit,
@@ -14,6 +14,7 @@ import {
   type MatchSignals,
 } from '../match/matcher.js';
 import { applyResourceMatches, matchResourceHashes } from '../provenance/resource-match.js';
+import { activeRegistry, type Registry, usePlugins } from '../registry.js';
 import { builtFile } from '../runtime-paths.js';
 import { parseVpdq, VPDQ_QUALITY_THRESHOLD } from '../video/vpdq.js';
 import { DEFAULT_SCAN_CONFIG, type ScanConfig } from './config.js';
@@ -41,6 +42,8 @@ export interface ScanOptions {
   skipContainer?: (key: string) => boolean;
   /** Called when the last entry of an archive has been yielded. */
   onContainerEnd?: (key: string) => void;
+  /** Plugin modules to load (beside the configuration's `plugins`), in this thread and every worker. */
+  plugins?: readonly string[];
 }
 
 type Slot = { item: SourceItem; result?: Promise<TaskResult>; bytes: number } | ContainerEnd;
@@ -56,7 +59,8 @@ export async function* scan(
   const config = options.config ?? DEFAULT_SCAN_CONFIG;
   const jobs = options.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 1) throw invalidParameter('jobs', 'a positive integer', jobs);
-  const ctx: ExtractContext = scanContext(config);
+  const registry = await usePlugins([...(options.plugins ?? []), ...config.plugins]);
+  const ctx: ExtractContext = scanContext(config, registry);
   const source = expandInputs(inputs, {
     limits: config.limits,
     skipItem: options.skipItem,
@@ -72,10 +76,11 @@ export async function* scan(
     else ahead.push(r.value);
   }
   const tasks = ahead.filter((s) => s.kind === 'item' && !s.done).length;
-  const runner: TaskRunner<ScanTask, TaskResult> =
-    jobs === 1 || (!more && tasks < 2)
-      ? inProcess(ctx)
-      : new WorkerPool(builtFile(import.meta.url, './scan-worker.js'), ctx, more ? jobs : Math.min(jobs, tasks));
+  const pooled = !(jobs === 1 || (!more && tasks < 2));
+  if (pooled) refuseRuntimeRegistrations(registry);
+  const runner: TaskRunner<ScanTask, TaskResult> = pooled
+    ? new WorkerPool(builtFile(import.meta.url, './scan-worker.js'), ctx, more ? jobs : Math.min(jobs, tasks))
+    : inProcess(ctx);
   const window: Slot[] = [];
   let bytesInFlight = 0;
   const start = (s: SourceItem | ContainerEnd): Slot => {
@@ -190,9 +195,24 @@ export async function* scanBytes(
   }
 }
 
-function scanContext(config: ScanConfig): ExtractContext {
+/**
+ * Extractors registered at run time (registerExtractor) exist in this thread only: a pool of
+ * workers would silently not run them, so it refuses to start instead.
+ */
+function refuseRuntimeRegistrations(registry: Registry): void {
+  const runtime = registry.runtimeRegistrations();
+  if (runtime.length === 0) return;
+  throw new WardError(
+    'WARD_ERR_PLUGIN_INVALID',
+    `${runtime.join(', ')} registered at run time cannot run on worker threads: put it in a plugin module and pass it as a plugin (--plugin, plugins:), or use jobs: 1`,
+    { registrations: runtime },
+  );
+}
+
+function scanContext(config: ScanConfig, registry: Registry = activeRegistry()): ExtractContext {
   const { secondsPerHash, downsample } = config.match.vpdq;
   return {
+    plugins: registry.specifiers,
     limits: config.limits,
     options: {
       dihedral: config.match.dihedral,
@@ -209,7 +229,9 @@ function scanContext(config: ScanConfig): ExtractContext {
  */
 export function createScanRunner(config: ScanConfig = DEFAULT_SCAN_CONFIG, jobs = 1): TaskRunner<ScanTask, TaskResult> {
   if (!Number.isInteger(jobs) || jobs < 1) throw invalidParameter('jobs', 'a positive integer', jobs);
-  const ctx = scanContext(config);
+  const registry = activeRegistry();
+  const ctx = scanContext(config, registry);
+  if (jobs > 1) refuseRuntimeRegistrations(registry);
   return jobs === 1 ? inProcess(ctx) : new WorkerPool(builtFile(import.meta.url, './scan-worker.js'), ctx, jobs);
 }
 

@@ -88,30 +88,3 @@ export interface Extractor {
    */
   extractFile?(input: FileExtractInput): Promise<ExtractOutput>;
 }
-
-const sniffers: Sniffer[] = [];
-const extractors: Extractor[] = [];
-
-/** Adds a sniffer; `first` puts it before the others (e.g. a zip-based model format before zip). */
-export function registerSniffer(sniffer: Sniffer, first = false): void {
-  if (first) sniffers.unshift(sniffer);
-  else sniffers.push(sniffer);
-}
-
-export function registerExtractor(extractor: Extractor): void {
-  if (extractors.some((e) => e.name === extractor.name)) return; // module imported twice
-  extractors.push(extractor);
-}
-
-/** Content type and format from the first bytes; `other` when nothing recognises them. */
-export function sniffContent(head: Uint8Array): { contentType: ContentType; format?: string } {
-  for (const s of sniffers) {
-    const format = s.sniff(head);
-    if (format !== undefined) return { contentType: s.contentType, format };
-  }
-  return { contentType: 'other' };
-}
-
-export function extractorsFor(contentType: ContentType): Extractor[] {
-  return extractors.filter((e) => e.contentTypes.includes(contentType));
-}

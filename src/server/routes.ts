@@ -15,8 +15,9 @@ import { writeBankFile } from '../banks/formats/write.js';
 import { BANK_FILE_FORMATS, type BankFileFormat, type ParsedEntry } from '../banks/types.js';
 import { WardError } from '../errors.js';
 import type { MatchHit, MatchResult, MatchSignals } from '../match/matcher.js';
+import { sniffContent } from '../registry.js';
 import { scanBytes } from '../scan/pipeline.js';
-import { SNIFF_BYTES, sniffContent } from '../scan/plugins.js';
+import { SNIFF_BYTES } from '../scan/plugins.js';
 import { type ItemReport, VERDICTS, type Verdict } from '../scan/types.js';
 import { getSignalType } from '../signals/builtin.js';
 import {

@@ -1,26 +1,15 @@
 /**
  * @module signals/builtin
- * The signal types Ward ships with. A new one is a file plus a line here.
+ * Compatibility: the built-in signal types as a list, and lookup by name in the active registry
+ * (src/registry.ts), which also holds the signal types plugins add.
  */
-import { vpdqSignal } from '../video/signal.js';
-import { md5Signal, sha1Signal, sha256Signal } from './crypto.js';
-import { autov1Signal, autov2Signal, autov3Signal, blake3Signal } from './model-hashes.js';
-import { pdqSignal } from './pdq/signal.js';
+import { builtinPlugin } from '../builtin.js';
+import { activeRegistry } from '../registry.js';
 import type { SignalType } from './types.js';
 
-export const BUILTIN_SIGNALS: readonly SignalType[] = [
-  pdqSignal,
-  md5Signal,
-  sha1Signal,
-  sha256Signal,
-  autov1Signal,
-  autov2Signal,
-  autov3Signal,
-  blake3Signal,
-  vpdqSignal,
-];
+export const BUILTIN_SIGNALS: readonly SignalType[] = builtinPlugin.signalTypes;
 
-/** Looks up a built-in signal type by its stable name. */
+/** Looks up a signal type (built-in or from a loaded plugin) by its stable name. */
 export function getSignalType(name: string): SignalType | undefined {
-  return BUILTIN_SIGNALS.find((s) => s.name === name);
+  return activeRegistry().signalType(name);
 }

@@ -1,8 +1,10 @@
 /**
  * @module signals/crypto
- * Cryptographic file hashes as signal types: exact match only.
+ * Cryptographic file hashes as signal types: exact match only, recognised by their hex length
+ * (64 hex is shared with pdq, autov3 and blake3: a bank import then needs the type given).
  */
 import { WardError } from '../errors.js';
+import { exactIndexKind } from '../match/exact-index.js';
 import type { SignalType } from './types.js';
 
 function exactHex(name: string, hexLength: number, example: string): SignalType {
@@ -27,6 +29,9 @@ function exactHex(name: string, hexLength: number, example: string): SignalType 
       return { match, distance: match ? 0 : 1 };
     },
     examples: [example],
+    matching: 'exact',
+    detect: (value) => pattern.test(value.trim().toLowerCase()),
+    index: exactIndexKind,
   };
 }
 

@@ -162,6 +162,15 @@ export class VpdqIndex {
     return this.entries.size;
   }
 
+  has(id: number): boolean {
+    return this.entries.has(id);
+  }
+
+  /** The ids of the indexed videos. */
+  ids(): IterableIterator<number> {
+    return this.entries.keys();
+  }
+
   /** How many frames (index rows) are indexed. */
   get frames(): number {
     let n = 0;

@@ -1,9 +1,8 @@
 /** Video containers by magic bytes, and their place among the scan's sniffers. */
 import { describe, expect, it } from 'vitest';
 import { sniffImage } from '../../src/media/sniff.js';
-import { sniffContent } from '../../src/scan/plugins.js';
+import { sniffContent } from '../../src/registry.js';
 import { sniffVideo } from '../../src/video/sniff.js';
-import '../../src/scan/builtin.js';
 
 const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
 const head = (...parts: (number[] | string)[]): Uint8Array =>

@@ -4,7 +4,7 @@
  * loading or running anything. A dispatcher by content type over a registry of inspectors: a
  * file's content type comes from its first bytes (the scan sniffers), and the inspector for that
  * type reports on it. Models are inspected now; another content type (image provenance) is one
- * `registerInspector` call.
+ * registration in a plugin (src/plugin.ts).
  *
  * Directories: a folder an inspector takes as one unit (a diffusers pipeline, a PEFT adapter) is
  * one record; any other folder is walked (sorted, symlinked folders not followed) and the files
@@ -12,13 +12,12 @@
  * line that no inspector takes gets a record saying so.
  */
 import { lstat, open, readdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { WardError } from '../../errors.js';
-import { type InspectOptions, inspectModel, isModelFolder, type ModelReport } from '../../models/inspect.js';
-import { imageInspector } from '../../provenance/inspector.js';
-import { SNIFF_BYTES, sniffContent } from '../../scan/plugins.js';
+import type { InspectContext, Inspector } from '../../inspect/types.js';
+import { activeRegistry, sniffContent } from '../../registry.js';
+import { SNIFF_BYTES } from '../../scan/plugins.js';
 import type { ContentType } from '../../scan/types.js';
-import '../../scan/builtin.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -56,64 +55,11 @@ export type InspectRecord =
   | { path: string; contentType?: ContentType; format?: string; skipped: string }
   | { path: string; error: { code: string; message: string } };
 
-export interface InspectContext {
-  hashes: boolean;
-  /** Images: leave prompts out. */
-  redact?: boolean;
-  /** Images: false reads metadata only. */
-  pixels?: boolean;
-}
+export type { InspectContext, Inspector } from '../../inspect/types.js';
+export { modelInspector } from '../../models/inspector.js';
+export { registerInspector } from '../../registry.js';
 
-/** One content type's inspector. */
-export interface Inspector {
-  name: string;
-  contentTypes: readonly ContentType[];
-  /** Folders it reports as one unit (not walked). */
-  claimsFolder?(path: string): boolean;
-  /** Files it takes although their content type is not its own (e.g. adapter_config.json). */
-  claimsFile?(path: string): boolean;
-  inspect(path: string, ctx: InspectContext): Promise<Record<string, unknown>>;
-  /** One table row (lines) for a record it produced. */
-  tableRow(record: Record<string, unknown>): string;
-}
-
-const inspectors: Inspector[] = [];
-
-export function registerInspector(inspector: Inspector): void {
-  if (!inspectors.some((i) => i.name === inspector.name)) inspectors.push(inspector);
-}
-
-export const modelInspector: Inspector = {
-  name: 'model',
-  contentTypes: ['model'],
-  claimsFolder: isModelFolder,
-  claimsFile: (path) => /(^|[./])adapter_config\.json$/.test(basename(path)),
-  async inspect(path, ctx) {
-    const options: InspectOptions = { hashes: ctx.hashes };
-    return (await inspectModel(path, options)) as unknown as Record<string, unknown>;
-  },
-  tableRow(record) {
-    const r = record as unknown as ModelReport;
-    const kind = r.variant ? `${r.kind}/${r.variant}` : r.kind;
-    const pickle = r.pickle ? r.pickle.verdict : '-';
-    const tags = Object.values(r.training.tagFrequency).reduce((n, t) => n + Object.keys(t).length, 0);
-    const lines = [
-      `${r.format.padEnd(12)} ${kind.padEnd(16)} ${(r.baseModel ?? '-').padEnd(6)} ${(r.hashes.autov2 ?? '-').padEnd(10)}  ${(r.hashes.autov3?.slice(0, 12) ?? '-').padEnd(12)}  ${pickle.padEnd(10)} ${String(tags).padStart(5)}  ${r.path}`,
-    ];
-    if (r.pickle && r.pickle.verdict !== 'safe') {
-      lines.push(`  ${r.pickle.verdict}: ${[...r.pickle.dangerous, ...r.pickle.suspicious].slice(0, 8).join(', ')}`);
-    }
-    if (r.error) lines.push(`  error ${r.error.code}: ${r.error.message}`);
-    for (const c of r.components ?? [])
-      lines.push(
-        `  component ${String(c.metadata.component ?? '')}: ${modelInspector.tableRow(c as unknown as Record<string, unknown>).trim()}`,
-      );
-    return lines.join('\n');
-  },
-};
-
-registerInspector(modelInspector);
-registerInspector(imageInspector);
+const inspectorList = (): Inspector[] => activeRegistry().inspectors();
 
 const TABLE_HEADER = 'FORMAT       KIND             BASE   AUTOV2      AUTOV3        PICKLE      TAGS  PATH';
 
@@ -154,7 +100,7 @@ async function* inspectPath(path: string, ctx: InspectContext, explicit: boolean
   }
   if (st.isSymbolicLink()) return; // inside a walked folder: not followed (no loops)
   if (st.isDirectory()) {
-    const folder = inspectors.find((i) => i.claimsFolder?.(path));
+    const folder = inspectorList().find((i) => i.claimsFolder?.(path));
     if (folder) {
       yield await inspectWith(folder, path, ctx);
       return;
@@ -182,8 +128,8 @@ async function* inspectPath(path: string, ctx: InspectContext, explicit: boolean
     return;
   }
   const inspector =
-    inspectors.find((i) => i.contentTypes.includes(sniffed.contentType)) ??
-    (explicit ? inspectors.find((i) => i.claimsFile?.(path)) : undefined);
+    inspectorList().find((i) => i.contentTypes.includes(sniffed.contentType)) ??
+    (explicit ? inspectorList().find((i) => i.claimsFile?.(path)) : undefined);
   if (inspector) {
     yield await inspectWith(inspector, path, ctx);
     return;
@@ -203,7 +149,7 @@ async function* inspectPath(path: string, ctx: InspectContext, explicit: boolean
 
 function tableRow(r: InspectRecord): string {
   if ('inspector' in r) {
-    const inspector = inspectors.find((i) => i.name === r.inspector);
+    const inspector = inspectorList().find((i) => i.name === r.inspector);
     return inspector ? inspector.tableRow(r) : JSON.stringify(r);
   }
   if ('error' in r) return `ERROR  ${r.error.code}: ${r.error.message}  ${r.path}`;

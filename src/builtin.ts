@@ -1,0 +1,54 @@
+/**
+ * @module builtin
+ * Ward's built-in plugin: every signal type, sniffer, extractor and inspector Ward ships with,
+ * one line each. A new one is a file plus a line here (or a plugin of its own: docs/plugins.md).
+ */
+import { modelInspector } from './models/inspector.js';
+import { definePlugin } from './plugin.js';
+import { imageInspector } from './provenance/inspector.js';
+import { archiveSniffer } from './scan/extractors/archive.js';
+import { imageSniffer, pdqExtractor } from './scan/extractors/image.js';
+import { modelExtractor, modelSniffer } from './scan/extractors/model.js';
+import { provenanceExtractor } from './scan/extractors/provenance.js';
+import { textExtractor, textSniffer } from './scan/extractors/text.js';
+import { videoSniffer, vpdqExtractor } from './scan/extractors/video.js';
+import { md5Signal, sha1Signal, sha256Signal } from './signals/crypto.js';
+import { autov1Signal, autov2Signal, autov3Signal, blake3Signal } from './signals/model-hashes.js';
+import { pdqSignal } from './signals/pdq/signal.js';
+import { screenFindings } from './text/screen.js';
+import { VERSION } from './version.js';
+import { vpdqSignal } from './video/signal.js';
+
+export const builtinPlugin = definePlugin({
+  name: 'ward',
+  version: VERSION,
+  signalTypes: [
+    pdqSignal,
+    md5Signal,
+    sha1Signal,
+    sha256Signal,
+    autov1Signal,
+    autov2Signal,
+    autov3Signal,
+    blake3Signal,
+    vpdqSignal,
+  ],
+  sniffers: [
+    // Models first: PyTorch checkpoints are zips, and the archive sniffer would take them.
+    { ...modelSniffer, name: 'model', order: 0 },
+    { ...imageSniffer, name: 'image', order: 10 },
+    { ...archiveSniffer, name: 'archive', order: 20 },
+    // After images: AVIF/HEIF share the ISO box header.
+    { ...videoSniffer, name: 'video', order: 30 },
+    // Last: any UTF-8 without binary control characters.
+    { ...textSniffer, name: 'text', order: 100 },
+  ],
+  // Provenance first: its metadata is read even when the pixels then fail to decode for PDQ.
+  extractors: [provenanceExtractor, pdqExtractor, modelExtractor, textExtractor, vpdqExtractor],
+  inspectors: [modelInspector, imageInspector],
+  // Model training tags, titles and comments, and image prompts, go to the text screener (src/text).
+  screeners: {
+    trainingText: screenFindings,
+    prompt: (pair, source) => screenFindings(pair, 'prompt', source),
+  },
+});

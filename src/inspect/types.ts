@@ -1,0 +1,27 @@
+/**
+ * @module inspect/types
+ * The inspector slot (`ward inspect`): one inspector per content type reports what a file is,
+ * from its bytes only. Inspectors are registered by plugins (src/plugin.ts).
+ */
+import type { ContentType } from '../scan/types.js';
+
+export interface InspectContext {
+  hashes: boolean;
+  /** Images: leave prompts out. */
+  redact?: boolean;
+  /** Images: false reads metadata only. */
+  pixels?: boolean;
+}
+
+/** One content type's inspector. */
+export interface Inspector {
+  name: string;
+  contentTypes: readonly ContentType[];
+  /** Folders it reports as one unit (not walked). */
+  claimsFolder?(path: string): boolean;
+  /** Files it takes although their content type is not its own (e.g. adapter_config.json). */
+  claimsFile?(path: string): boolean;
+  inspect(path: string, ctx: InspectContext): Promise<Record<string, unknown>>;
+  /** One table row (lines) for a record it produced. */
+  tableRow(record: Record<string, unknown>): string;
+}
