@@ -234,6 +234,7 @@ export {
   type SignalQuery,
   type SignalType,
 } from './signals/types.js';
+export { normalizeUrl, urlSha256, urlSha256Signal } from './signals/url.js';
 export {
   type ApiKeyRecord,
   type AuditInput,
