@@ -210,6 +210,10 @@ export const ERROR_CODES = {
   },
   // config / usage
   WARD_ERR_CONFIG_INVALID: { kind: 'config', doc: 'An option or configuration value is invalid.' },
+  WARD_ERR_DB_NOT_FOUND: {
+    kind: 'config',
+    doc: 'The database named by --db or WARD_DB does not exist (commands that only read never create one).',
+  },
   WARD_ERR_PLUGIN_INVALID: {
     kind: 'config',
     doc: 'A plugin cannot be loaded, or its manifest conflicts with another (duplicate names, unknown content types).',

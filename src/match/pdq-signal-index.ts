@@ -3,7 +3,7 @@
  * The PDQ multi-index (match/pdq-index) as a signal index: values are 64-hex PDQ hashes, queries
  * a hex hash or its 32 bytes. Snapshots are PdqIndex's own format, loaded streamed from a file.
  */
-import type { HitSink, SignalIndex, SignalIndexKind } from '../signals/types.js';
+import type { HitSink, SignalIndex, SignalIndexBuilder, SignalIndexKind } from '../signals/types.js';
 import { loadPdqIndexFile, PdqIndex } from './pdq-index.js';
 
 export class PdqSignalIndex implements SignalIndex {
@@ -46,14 +46,13 @@ export class PdqSignalIndex implements SignalIndex {
   }
 }
 
-export const pdqIndexKind: SignalIndexKind = {
-  name: 'pdq-mih',
-  build(entries) {
-    // Collect into flat arrays: PdqIndex.build sorts and packs them in one pass.
-    let hashes = Buffer.alloc(32 * 1024);
-    let ids = new Uint32Array(1024);
-    let n = 0;
-    for (const [id, value] of entries) {
+/** Entries into flat arrays as they come; PdqIndex.build sorts and packs them in one pass. */
+function pdqBuilder(): SignalIndexBuilder {
+  let hashes = Buffer.alloc(32 * 1024);
+  let ids = new Uint32Array(1024);
+  let n = 0;
+  return {
+    push(id, value) {
       if (n === ids.length) {
         const h = Buffer.alloc(hashes.length * 2);
         hashes.copy(h);
@@ -64,9 +63,19 @@ export const pdqIndexKind: SignalIndexKind = {
       }
       hashes.write(value, n * 32, 32, 'hex');
       ids[n++] = id;
-    }
-    return new PdqSignalIndex(PdqIndex.build(hashes.subarray(0, n * 32), ids.subarray(0, n)));
+    },
+    finish: () => new PdqSignalIndex(PdqIndex.build(hashes.subarray(0, n * 32), ids.subarray(0, n))),
+  };
+}
+
+export const pdqIndexKind: SignalIndexKind = {
+  name: 'pdq-mih',
+  build(entries) {
+    const b = pdqBuilder();
+    for (const [id, value] of entries) b.push(id, value);
+    return b.finish();
   },
+  builder: pdqBuilder,
   load: (bytes) => new PdqSignalIndex(PdqIndex.load(bytes)),
   loadFile: (path) => new PdqSignalIndex(loadPdqIndexFile(path)),
 };

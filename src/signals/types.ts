@@ -56,10 +56,20 @@ export interface SignalIndexKind {
   readonly name: string;
   /** An index over entries (id, normalised value), in any order. */
   build(entries: Iterable<readonly [number, string]>): SignalIndex;
+  /**
+   * The same, fed page by page (bank loading streams pages from the store; values need not be
+   * kept once pushed). Default: collect the pairs, then `build`.
+   */
+  builder?(): SignalIndexBuilder;
   /** An index from `serialize()` bytes; throws WARD_ERR_INDEX_SNAPSHOT when they are damaged. */
   load?(bytes: Uint8Array): SignalIndex;
   /** As load, from a file, streamed (never held whole in memory); preferred when present. */
   loadFile?(path: string): SignalIndex;
+}
+
+export interface SignalIndexBuilder {
+  push(id: number, value: string): void;
+  finish(): SignalIndex;
 }
 
 /** One query against the banks' indexes of one signal type. */
