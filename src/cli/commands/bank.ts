@@ -10,6 +10,7 @@ import { readBankFileBatchesInWorker } from '../../banks/formats/read-worker.js'
 import { writeBankFile } from '../../banks/formats/write.js';
 import { BANK_FILE_FORMATS, type BankFileFormat } from '../../banks/types.js';
 import { WardError } from '../../errors.js';
+import { usePlugins } from '../../registry.js';
 import { withServiceStore } from '../../store/open.js';
 import type { ServiceStore } from '../../store/service.js';
 import type { BankWithCounts, StoredEntry } from '../../store/types.js';
@@ -34,11 +35,12 @@ export const BANK_USAGE = `Usage: ward bank <subcommand> [options]
 
 Every subcommand takes --db PATH|URL: a SQLite file or a postgres:// URL (default: $DATABASE_URL
 when it is a PostgreSQL URL, else $WARD_DB, else ~/.local/share/ward/ward.db). Reading
-subcommands (export, list, stats, rm) never create a database.
+subcommands (export, list, stats, rm) never create a database. --plugin MODULE (repeatable)
+loads a plugin, so its signal types can be imported.
 An import is one transaction: with an invalid line nothing is applied (exit 2) unless
 --skip-invalid is given. Re-importing is idempotent; --replace makes the bank equal to the file.`;
 
-const DB_OPTION = { db: { type: 'string' } } as const;
+const DB_OPTION = { db: { type: 'string' }, plugin: { type: 'string', multiple: true } } as const;
 
 export async function bankCommand(argv: string[], ctx: CommandContext): Promise<ExitCode> {
   const [sub, ...rest] = argv;
@@ -67,11 +69,13 @@ export async function bankCommand(argv: string[], ctx: CommandContext): Promise<
  * Opens the database named by --db (a path or a postgres:// URL), DATABASE_URL, WARD_DB or the
  * default, runs `fn`, and always closes it. Reading subcommands never create a database.
  */
-function withStore<T>(
+async function withStore<T>(
   values: Record<string, unknown>,
   fn: (store: ServiceStore) => Promise<T>,
   create = true,
 ): Promise<T> {
+  // Plugins' signal types are known to the bank file reader (and its worker thread) and the store.
+  await usePlugins((values.plugin as string[] | undefined) ?? []);
   return withServiceStore({ db: values.db as string | undefined, create }, fn);
 }
 

@@ -15,7 +15,7 @@ import { lstat, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WardError } from '../../errors.js';
 import type { InspectContext, Inspector } from '../../inspect/types.js';
-import { activeRegistry, sniffContent } from '../../registry.js';
+import { activeRegistry, sniffContent, usePlugins } from '../../registry.js';
 import { SNIFF_BYTES } from '../../scan/plugins.js';
 import type { ContentType } from '../../scan/types.js';
 import { parseCommandArgs } from '../args.js';
@@ -45,6 +45,7 @@ Options:
   --redact                     leave image prompts out of the records
   --metadata-only              images: read metadata only (no pixel decode: no stealth or
                                watermark check)
+  --plugin MODULE              load a plugin module (its inspectors, sniffers; repeatable)
 
 Exit status: 0 all inspected, 1 a pickle is dangerous, 2 some inputs failed (each gets an
 error record), 3 usage error.`;
@@ -162,9 +163,11 @@ export async function inspectCommand(argv: string[], ctx: CommandContext): Promi
     'no-hashes': { type: 'boolean' },
     redact: { type: 'boolean' },
     'metadata-only': { type: 'boolean' },
+    plugin: { type: 'string', multiple: true },
   });
   if (positionals.length === 0)
     throw new WardError('WARD_ERR_USAGE', 'ward inspect needs at least one file or directory');
+  await usePlugins((values.plugin as string[] | undefined) ?? []);
   const format = parseFormat(values.format as string | undefined, ctx.stdoutIsTTY);
   const writer = new RecordWriter<InspectRecord>(ctx.stdout, format, tableRow, TABLE_HEADER);
   const ictx: InspectContext = {
