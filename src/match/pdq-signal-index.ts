@@ -49,23 +49,38 @@ export class PdqSignalIndex implements SignalIndex {
 export const pdqIndexKind: SignalIndexKind = {
   name: 'pdq-mih',
   build(entries) {
-    // Collect into flat arrays: PdqIndex.build sorts and packs them in one pass.
-    let hashes = Buffer.alloc(32 * 1024);
-    let ids = new Uint32Array(1024);
+    // Collect into blocks of 2^20 entries (no doubling copies, no single buffer over 4 GiB at
+    // 100 million entries), then copy each segment's share out of them: PdqIndex.build sorts and
+    // packs each segment in one pass.
+    const BLOCK = 1 << 20;
+    const blocks: { hashes: Buffer; ids: Uint32Array }[] = [];
     let n = 0;
     for (const [id, value] of entries) {
-      if (n === ids.length) {
-        const h = Buffer.alloc(hashes.length * 2);
-        hashes.copy(h);
-        hashes = h;
-        const i = new Uint32Array(ids.length * 2);
-        i.set(ids);
-        ids = i;
-      }
-      hashes.write(value, n * 32, 32, 'hex');
-      ids[n++] = id;
+      const k = n % BLOCK;
+      if (k === 0) blocks.push({ hashes: Buffer.alloc(32 * BLOCK), ids: new Uint32Array(BLOCK) });
+      const b = blocks[blocks.length - 1] as { hashes: Buffer; ids: Uint32Array };
+      b.hashes.write(value, k * 32, 32, 'hex');
+      b.ids[k] = id;
+      n++;
     }
-    return new PdqSignalIndex(PdqIndex.build(hashes.subarray(0, n * 32), ids.subarray(0, n)));
+    if (n <= BLOCK) {
+      const b = blocks[0];
+      return new PdqSignalIndex(
+        b ? PdqIndex.build(b.hashes.subarray(0, n * 32), b.ids.subarray(0, n)) : new PdqIndex(),
+      );
+    }
+    return new PdqSignalIndex(
+      PdqIndex.fromParts(n, (from, to, hashes, ids) => {
+        for (let i = from; i < to; ) {
+          const b = blocks[Math.floor(i / BLOCK)] as { hashes: Buffer; ids: Uint32Array };
+          const k = i % BLOCK;
+          const take = Math.min(to - i, BLOCK - k);
+          hashes.set(b.hashes.subarray(k * 32, (k + take) * 32), (i - from) * 32);
+          ids.set(b.ids.subarray(k, k + take), i - from);
+          i += take;
+        }
+      }),
+    );
   },
   load: (bytes) => new PdqSignalIndex(PdqIndex.load(bytes)),
   loadFile: (path) => new PdqSignalIndex(loadPdqIndexFile(path)),
