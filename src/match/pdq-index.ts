@@ -9,6 +9,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync, writeSync } fro
 import { WardError } from '../errors.js';
 import { PDQ_MATCH_DISTANCE } from '../signals/pdq/distance.js';
 import { crc32 } from './crc32.js';
+import { isImage, readImage, writeImage } from './pdq-image.js';
 import { chooseChunks, MAX_SEGMENT_ENTRIES, PdqSegment } from './pdq-segment.js';
 import type { HashIndex, IndexMatch } from './types.js';
 
@@ -292,6 +293,35 @@ export class PdqIndex implements HashIndex {
     }
   }
 
+  /**
+   * Writes an *image* of the index (match/pdq-image): the segments' built memory, the tail and the
+   * tombstones, so that loadPdqIndexFile() reads it back with no table to rebuild. About 2.4x
+   * the raw hashes on disk (the entries snapshot is 1.125x).
+   */
+  writeImage(path: string): void {
+    const n = this.tail.count;
+    writeImage(path, {
+      segments: this.segments,
+      tombstones: Uint32Array.from(this.tombstones),
+      tailHashes: this.tail.hashes().slice(0, n * 32),
+      tailIds: this.tail.ids().slice(0, n),
+      live: this.live,
+    });
+  }
+
+  /** Takes over an image's state (loadPdqIndexFile). @internal */
+  adoptImage(segments: PdqSegment[], tombstones: Uint32Array, tailHashes: Uint8Array, tailIds: Uint32Array): void {
+    this.segments.push(...segments);
+    this.live += segments.reduce((sum, s) => sum + s.count, 0);
+    for (const id of tombstones) {
+      if (this.tombstones.has(id) || !this.inSegments(id))
+        throw new WardError('WARD_ERR_INDEX_SNAPSHOT', 'Index image has a bad tombstone');
+      this.tombstones.add(id);
+      this.live--;
+    }
+    for (let i = 0; i < tailIds.length; i++) this.add(tailHashes.subarray(i * 32, i * 32 + 32), tailIds[i] as number);
+  }
+
   /** The snapshot as parts: the header, then per segment its live hashes, then per segment its live ids. */
   private snapshotParts(): Uint8Array[] {
     const alive = (id: number): boolean => !this.tombstones.has(id);
@@ -349,7 +379,8 @@ export class PdqIndex implements HashIndex {
 }
 
 /**
- * Loads a snapshot file straight into the segments' WebAssembly memory, in 1 MiB reads: the
+ * Loads a snapshot file (an entries snapshot, or an image from writeImage(), told apart by their
+ * magic) straight into the segments' WebAssembly memory, in 1 MiB reads: the
  * file is never held whole in JavaScript memory, so loading a 10-million-entry bank peaks at the
  * index's own size. Throws WARD_ERR_INDEX_SNAPSHOT if the file is damaged.
  */
@@ -360,6 +391,13 @@ export function loadPdqIndexFile(path: string, options: PdqIndexOptions = {}): P
     const size = fstatSync(fd).size;
     const header = new Uint8Array(HEADER_BYTES);
     if (size < HEADER_BYTES || readSync(fd, header, 0, HEADER_BYTES, 0) !== HEADER_BYTES) throw bad('is truncated');
+    if (isImage(header)) {
+      const image = readImage(fd, size, path);
+      const index = new PdqIndex(options);
+      index.adoptImage(image.segments, image.tombstones, image.tailHashes, image.tailIds);
+      if (index.size !== image.live) throw bad('has the wrong entry count');
+      return index;
+    }
     const view = new DataView(header.buffer);
     for (let i = 0; i < 8; i++) if (header[i] !== MAGIC.charCodeAt(i)) throw bad('has the wrong magic');
     if (view.getUint32(8, true) !== SNAPSHOT_VERSION) throw bad('is from another version');

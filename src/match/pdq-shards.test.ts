@@ -5,10 +5,11 @@
  * (tombstones), adds (the tail, sealing, merges) and snapshots; the segment split is even.
  * Needs the WebAssembly kernel: `npm run build` first.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { WardError } from '../errors.js';
 import { flipBits, randomHash, randomHashes, seededU32, sortedMatches } from '../testing/hash-index-suite.js';
 import { LinearPdqIndex } from './linear.js';
 import { loadPdqIndexFile, PdqIndex, segmentSizes } from './pdq-index.js';
@@ -89,6 +90,25 @@ describe('PdqIndex at several segment counts against brute force', () => {
       expect(loaded.stats().segments.length).toBe(segmentSizes(ref.size, segmentEntries).length);
       check(loaded, ref, 'loaded from the file');
       check(PdqIndex.load(bytes, { segmentEntries }), ref, 'loaded from bytes');
+      // The image: segments' built memory, tail and tombstones; loads with no rebuild.
+      const imageFile = join(dir, `s${segmentEntries}.pdqi`);
+      index.writeImage(imageFile);
+      const fromImage = loadPdqIndexFile(imageFile);
+      // The same shape (memory sizes may differ: a build grows memory by steps, a restore exactly).
+      const shape = (x: PdqIndex) => {
+        const { entries, tail, tombstones, segments } = x.stats();
+        return { entries, tail, tombstones, segments: segments.map((g) => [g.entries, g.chunks]) };
+      };
+      expect(shape(fromImage)).toEqual(shape(index));
+      check(fromImage, ref, 'loaded from an image');
+      // Still mutable: more removes and adds after the image load.
+      const removed = ids[1] as number;
+      expect(fromImage.remove(removed)).toBe(true);
+      ref.remove(removed);
+      fromImage.add(queries[0] as Uint8Array, 9_000_000);
+      ref.add(queries[0] as Uint8Array, 9_000_000);
+      answers.delete(ref);
+      check(fromImage, ref, 'image, then changed');
     });
   }
 
@@ -105,6 +125,38 @@ describe('PdqIndex at several segment counts against brute force', () => {
       expect(index.stats().segments.length).toBe(segmentSizes(N, segmentEntries).length);
       check(index, reference, `fromParts (${segmentEntries})`);
     }
+  });
+
+  it('a damaged image is rejected with WARD_ERR_INDEX_SNAPSHOT, never misread', () => {
+    const index = PdqIndex.build(hashes.subarray(0, 70_000 * 32), ids.subarray(0, 70_000));
+    index.remove(ids[3] as number);
+    index.add(queries[0] as Uint8Array, 5_000_000);
+    const file = join(dir, 'good.pdqi');
+    index.writeImage(file);
+    const good = readFileSync(file);
+    const code = (bytes: Uint8Array): string => {
+      const f = join(dir, 'bad.pdqi');
+      writeFileSync(f, bytes);
+      try {
+        loadPdqIndexFile(f);
+        return 'loaded';
+      } catch (e) {
+        return WardError.is(e) ? e.code : String(e);
+      }
+    };
+    expect(code(good)).toBe('loaded');
+    const next2 = seededU32(77);
+    // Flipped bits anywhere (header, descriptors, digest, images, tombstones, tail, CRC).
+    const spots = [0, 9, 13, 17, 21, 25, 30, 61, 64, 70, 100, 5000, good.length - 40, good.length - 1];
+    for (let i = 0; i < 30; i++) spots.push(next2() % good.length);
+    for (const at of spots) {
+      const bytes = Uint8Array.from(good);
+      bytes[at] = (bytes[at] as number) ^ (1 << (next2() % 8));
+      expect(code(bytes), `flipped byte ${at}`).toBe('WARD_ERR_INDEX_SNAPSHOT');
+    }
+    for (const n of [0, 10, 63, 64, 200, good.length - 1])
+      expect(code(good.subarray(0, n)), `cut at ${n}`).toBe('WARD_ERR_INDEX_SNAPSHOT');
+    expect(code(Buffer.concat([good, Buffer.alloc(1)]))).toBe('WARD_ERR_INDEX_SNAPSHOT');
   });
 
   it('the signal index kind builds the same multi-segment index from (id, hex) entries', () => {

@@ -44,6 +44,11 @@ export class PdqSignalIndex implements SignalIndex {
   serialize(): Uint8Array {
     return this.pdq.serialize();
   }
+
+  /** An image snapshot (tables included: loads with no rebuild), streamed; loadFile reads it. */
+  writeFile(path: string): void {
+    this.pdq.writeImage(path);
+  }
 }
 
 export const pdqIndexKind: SignalIndexKind = {
