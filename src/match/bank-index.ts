@@ -281,7 +281,9 @@ function writeSnapshot(
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, snapshotName(bank, seq, signal, kind));
   const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, (index.serialize as () => Uint8Array)(), { mode: 0o600 });
+  // Streamed when the index can (a 100-million-entry index is over 4 GiB), else its bytes.
+  if (index.writeFile) index.writeFile(tmp);
+  else writeFileSync(tmp, (index.serialize as () => Uint8Array)(), { mode: 0o600 });
   renameSync(tmp, file); // readers never see half a snapshot
   for (const old of existing) if (old.path !== file) rmSync(old.path, { force: true });
   // Snapshots of the format before signal types owned their indexes (`<bank>#<id>@v<n>.pdq`).

@@ -16,7 +16,7 @@ import { hashImage, type ImageHashes } from '../signals/image.js';
 import { pdqDistance, pdqToBytes } from '../signals/pdq/distance.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { Matcher, type MatchSignals, signalsOf } from './matcher.js';
-import { PdqIndex } from './pdq-index.js';
+import { loadPdqIndexFile, PdqIndex } from './pdq-index.js';
 
 type Row = [signal: string, value: string, labels?: string[]];
 
@@ -403,7 +403,10 @@ describe('index snapshots beside a file database', () => {
     expect(existsSync(snap(1))).toBe(true);
     // One snapshot per signal type a bank has entries of (blk: pdq; its md5 index kind has no
     // snapshots yet; the empty bank none).
-    expect(readdirSync(`${path}.index`).sort()).toEqual([snapshotName(store, 'blk', 1)]);
+    expect(readdirSync(`${path}.index`).sort()).toEqual([
+      snapshotName(store, 'blk', 1).replace('.pdq.pdq-mih', '.md5.exact-sorted'),
+      snapshotName(store, 'blk', 1),
+    ]);
     const before = statSync(snap(1));
     const want = summary(first, resized);
     const wantOrig = summary(first, orig);
@@ -492,7 +495,10 @@ describe('index snapshots beside a file database', () => {
     expect(existsSync(`${path}.index`)).toBe(false);
     const elsewhere = join(tempDir(), 'snaps');
     const m = Matcher.open(store, { snapshotDir: elsewhere });
-    expect(readdirSync(elsewhere).sort()).toEqual([snapshotName(store, 'blk', 1)]);
+    expect(readdirSync(elsewhere).sort()).toEqual([
+      snapshotName(store, 'blk', 1).replace('.pdq.pdq-mih', '.md5.exact-sorted'),
+      snapshotName(store, 'blk', 1),
+    ]);
     expect(summary(m, resized)).toHaveLength(1);
     store.close();
   });
@@ -531,7 +537,9 @@ describe('REGRESSION: PdqIndex.load from a Buffer view', () => {
     await bank(store, 'blk', rows);
     Matcher.open(store);
     const file = join(`${path}.index`, snapshotName(store, 'blk', 1));
-    const fromFile = readFileSync(file);
+    // The Matcher's snapshot is an index image (loadPdqIndexFile); its serialize() form is what
+    // PdqIndex.load reads from memory.
+    const fromFile = Buffer.from(loadPdqIndexFile(file).serialize());
     const host = Buffer.alloc(fromFile.length + 11, 0xee);
     fromFile.copy(host, 3);
     const view = host.subarray(3, 3 + fromFile.length);
@@ -566,7 +574,7 @@ describe('REGRESSION: PdqIndex.load from a Buffer view', () => {
     await store.importEntries('big', gen());
     const dir = tempDir();
     Matcher.open(store, { snapshotDir: dir });
-    const fromFile = readFileSync(join(dir, snapshotName(store, 'big', 1)));
+    const fromFile = Buffer.from(loadPdqIndexFile(join(dir, snapshotName(store, 'big', 1))).serialize());
     const host = Buffer.alloc(fromFile.length + 5);
     fromFile.copy(host, 1);
     const index = PdqIndex.load(host.subarray(1, 1 + fromFile.length));

@@ -48,6 +48,11 @@ export interface SignalIndex {
   ids(): Iterable<number>;
   /** A snapshot in this index kind's format (see SignalIndexKind.load). */
   serialize?(): Uint8Array;
+  /**
+   * Writes a snapshot to a file without one buffer of the whole (large banks: a typed array
+   * stops at 4 GiB); `loadFile` reads it. Preferred over serialize() when present.
+   */
+  writeFile?(path: string): void;
 }
 
 /** How a signal type's bank entries are indexed. */
