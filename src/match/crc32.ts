@@ -28,5 +28,7 @@ const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }
 
 /** CRC-32 of `bytes`, continuing from `crc` (0 to start). */
 export function crc32(bytes: Uint8Array, crc = 0): number {
+  // node:zlib returns 0 for an empty view of an empty ArrayBuffer, whatever the value carried.
+  if (bytes.length === 0) return crc >>> 0;
   return native ? native(bytes, crc) >>> 0 : crc32Js(bytes, crc);
 }
