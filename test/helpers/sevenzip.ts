@@ -3,7 +3,10 @@
  * 7-Zip 24.09 that Ward reads them with), from benign bytes only: store or LZMA2, solid or not,
  * entry data encrypted or the headers too.
  */
-import SevenZip from '7z-wasm';
+import type { SevenZipModuleFactory } from '7z-wasm';
+
+// The package is CommonJS to Node's ESM loader: its factory is the default export.
+const SevenZip = ((await import('7z-wasm')) as unknown as { default: SevenZipModuleFactory }).default;
 
 export interface SevenZipSpec {
   name: string;
@@ -45,7 +48,7 @@ export async function sevenZipOf(entries: readonly SevenZipSpec[], opts: SevenZi
   if (opts.password !== undefined) args.push(`-p${opts.password}`);
   if (opts.encryptHeaders) args.push('-mhe=on');
   args.push('/out.7z', '--', ...new Set(entries.map((e) => e.name.split('/')[0]!)));
-  const status = sz.callMain(args);
+  const status = sz.callMain(args) as unknown as number;
   if (status !== 0) throw new Error(`7-Zip could not write the test archive: ${log.join('\n')}`);
   return Buffer.from(FS.readFile('/out.7z'));
 }
