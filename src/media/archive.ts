@@ -899,7 +899,7 @@ async function* readSevenZip(
     return;
   }
   try {
-    const plans = planSevenZip(archive.listing, state);
+    const { plans, stopped } = planSevenZip(archive.listing, state);
     const reads = plans.filter((p) => p.read);
     let i = 0;
     while (i < plans.length) {
@@ -937,7 +937,7 @@ async function* readSevenZip(
       }
       i = j;
     }
-    if (archive.listing.error !== undefined) {
+    if (archive.listing.error !== undefined && !stopped) {
       const message = `Archive is truncated or malformed: ${archive.listing.error}`;
       yield corruptEntry({ name: ARCHIVE_LABEL, index: state.index }, message);
     }
@@ -983,7 +983,7 @@ function readVint(buf: Buffer, at: number): { value: number; next: number } | un
 }
 
 /** Every record's fate, from the listing alone (nothing is decompressed here). */
-function planSevenZip(listing: Listing, state: ReadState): SevenPlan[] {
+function planSevenZip(listing: Listing, state: ReadState): { plans: SevenPlan[]; stopped: boolean } {
   const { entries } = listing;
   // Solid blocks (7z) are decompressed as one stream: their ratio is the block's.
   const blocks = new Map<number, { size: number; packed: number }>();
@@ -1003,6 +1003,7 @@ function planSevenZip(listing: Listing, state: ReadState): SevenPlan[] {
   }
   const plans: SevenPlan[] = [];
   const notRead = new Set<string>();
+  let stopped = false;
   for (const listed of entries) {
     const index = state.index++;
     const label = labelled(listed.name, index);
@@ -1013,6 +1014,7 @@ function planSevenZip(listing: Listing, state: ReadState): SevenPlan[] {
     if (index >= state.limits.maxEntries) {
       refuse(tooManyEntries(label, state));
       for (const rest of entries.slice(listed.index + 1)) notRead.add(rest.name);
+      stopped = true;
       break;
     }
     if (listed.directory || listed.link) {
@@ -1055,6 +1057,7 @@ function planSevenZip(listing: Listing, state: ReadState): SevenPlan[] {
     if (!reserve(state, size)) {
       refuse(overTotal(label, state));
       for (const rest of entries.slice(listed.index + 1)) notRead.add(rest.name);
+      stopped = true;
       break;
     }
     plans.push({ listed, label, read: true });
@@ -1066,7 +1069,7 @@ function planSevenZip(listing: Listing, state: ReadState): SevenPlan[] {
       p.entry = corruptEntry(p.label, 'Entry shares its name with a folder, link or entry that is not read: not read');
     }
   }
-  return plans;
+  return { plans, stopped };
 }
 
 /**
