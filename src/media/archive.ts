@@ -414,7 +414,8 @@ function planZipRecord(r: ZipRecord, state: ReadState): ZipPlan {
   const { label, flags, method, compressedSize, uncompressedSize } = r;
   // A directory carries no bytes; one that declares some is read like a file, so nothing hides there.
   if (/[/\\]$/.test(label.name) && uncompressedSize === 0) return 'skip';
-  if (flags & 0x1) return { entry: { ...corruptEntry(label, 'Encrypted entry, not read'), encrypted: true }, stop: false };
+  if (flags & 0x1)
+    return { entry: { ...corruptEntry(label, 'Encrypted entry, not read'), encrypted: true }, stop: false };
   if (method !== 0 && method !== 8) {
     return { entry: corruptEntry(label, `Unsupported compression method ${method}, entry not read`), stop: false };
   }
@@ -1169,7 +1170,8 @@ async function extractSevenBatch(
     }
     if (!blamed && next.length === pending.length) {
       // Nothing was placed or blamed (the first untrusted entry lies outside this batch): give up.
-      for (const p of next) results.set(p, corruptEntry(p.label, `Entry could not be extracted (${result.message ?? 'damaged data'})`));
+      for (const p of next)
+        results.set(p, corruptEntry(p.label, `Entry could not be extracted (${result.message ?? 'damaged data'})`));
       break;
     }
     pending = next;

@@ -73,7 +73,14 @@ interface Emscripten {
     unmount(mountpoint: string): void;
     open(path: string, flags: string | number): { fd: number };
     close(stream: unknown): void;
-    write(stream: unknown, buffer: Uint8Array, offset: number, length: number, position?: number, canOwn?: boolean): number;
+    write(
+      stream: unknown,
+      buffer: Uint8Array,
+      offset: number,
+      length: number,
+      position?: number,
+      canOwn?: boolean,
+    ): number;
     writeFile(path: string, data: Uint8Array | string): void;
     unlink(path: string): void;
     makedev(major: number, minor: number): number;
@@ -256,7 +263,10 @@ function list(instance: Instance, format: SevenZipFormat): Listing {
   const listing = parseListing(text, result.status, result.stderr);
   const expected = format === '7z' ? /^7z$/ : /^Rar5?$/;
   if (!expected.test(listing.type)) {
-    throw new WardError('WARD_ERR_ARCHIVE_CORRUPT', `Archive is truncated or malformed: 7-Zip reads it as ${listing.type || 'nothing'}`);
+    throw new WardError(
+      'WARD_ERR_ARCHIVE_CORRUPT',
+      `Archive is truncated or malformed: 7-Zip reads it as ${listing.type || 'nothing'}`,
+    );
   }
   return listing;
 }
@@ -270,7 +280,10 @@ export function parseListing(text: string, status: number, stderr: readonly stri
   const errorText = stderrError(stderr) ?? headError(head);
   if (split < 0) {
     if (typeLine === undefined || status !== 0) {
-      throw new WardError('WARD_ERR_ARCHIVE_CORRUPT', `Archive is truncated or malformed: ${errorText ?? 'not listed'}`);
+      throw new WardError(
+        'WARD_ERR_ARCHIVE_CORRUPT',
+        `Archive is truncated or malformed: ${errorText ?? 'not listed'}`,
+      );
     }
     return { type: typeLine.slice(7), entries: [] };
   }
@@ -293,7 +306,10 @@ export function parseListing(text: string, status: number, stderr: readonly stri
       const key = eq > 0 ? line.slice(0, eq) : undefined;
       if (key === undefined || !/^[A-Z][A-Za-z ]*$/.test(key) || fields.has(key)) {
         // 7-Zip's closing lines ("Errors: 1", "Warnings: ...") are not records.
-        if (fields.size === 0 && /^(Errors|Warnings|ERRORS|WARNINGS|Sub items Errors|Archives with Errors)\b/.test(line))
+        if (
+          fields.size === 0 &&
+          /^(Errors|Warnings|ERRORS|WARNINGS|Sub items Errors|Archives with Errors)\b/.test(line)
+        )
           break;
         throw ambiguous();
       }

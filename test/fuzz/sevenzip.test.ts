@@ -101,9 +101,13 @@ describe('7z and RAR fuzzing', () => {
   it('never throws, hangs or breaks a limit on random bytes behind each mark', async () => {
     const marks = { '7z': '377abcaf271c', rar: '526172211a070100' } as const;
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('7z' as const, 'rar' as const), fc.uint8Array({ maxLength: 2000 }), async (format, tail) => {
-        checkEntries(await readWithin(Buffer.concat([Buffer.from(marks[format], 'hex'), tail]), format));
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('7z' as const, 'rar' as const),
+        fc.uint8Array({ maxLength: 2000 }),
+        async (format, tail) => {
+          checkEntries(await readWithin(Buffer.concat([Buffer.from(marks[format], 'hex'), tail]), format));
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -43,7 +43,14 @@ export async function sevenZipOf(entries: readonly SevenZipSpec[], opts: SevenZi
     FS.writeFile(`/src/${e.name}`, e.data);
   }
   FS.chdir('/src');
-  const args = ['a', '-t7z', '-bd', '-spd', `-m0=${opts.method ?? 'LZMA2'}`, `-ms=${opts.solid === false ? 'off' : 'on'}`];
+  const args = [
+    'a',
+    '-t7z',
+    '-bd',
+    '-spd',
+    `-m0=${opts.method ?? 'LZMA2'}`,
+    `-ms=${opts.solid === false ? 'off' : 'on'}`,
+  ];
   for (const s of opts.switches ?? []) args.push(`-m${s}`);
   if (opts.password !== undefined) args.push(`-p${opts.password}`);
   if (opts.encryptHeaders) args.push('-mhe=on');

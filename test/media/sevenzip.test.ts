@@ -131,7 +131,11 @@ describe('7z', () => {
     });
     const entries = await readAll({ bytes: archive }, '7z');
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ name: '(archive)', encrypted: true, error: { code: 'WARD_ERR_ARCHIVE_CORRUPT' } });
+    expect(entries[0]).toMatchObject({
+      name: '(archive)',
+      encrypted: true,
+      error: { code: 'WARD_ERR_ARCHIVE_CORRUPT' },
+    });
   });
 
   it('refuses a bomb from its declared sizes: nothing is decompressed', async () => {
@@ -142,7 +146,7 @@ describe('7z', () => {
       ],
       { solid: false },
     );
-    expect(bomb.length).toBeLessThan(32 * 1024 * 1024 / 1000); // a real bomb: > 1000:1
+    expect(bomb.length).toBeLessThan((32 * 1024 * 1024) / 1000); // a real bomb: > 1000:1
     const calls = sevenZipCounters.extractCalls;
     const bytes = sevenZipCounters.extractedBytes;
     const entries = await readAll({ bytes: bomb }, '7z');

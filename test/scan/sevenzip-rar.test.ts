@@ -121,7 +121,10 @@ describe.skipIf(!sharedAvailable)('7z and RAR in scan and inspect', () => {
 
   it('ward inspect rates the pickles inside a 7z and a RAR (exit 1: dangerous)', async () => {
     const run = await runWard(['inspect', '--format', 'ndjson', join(dir, 'forum.7z'), join(dir, 'set.rar')]);
-    const records: Json[] = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const records: Json[] = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(run.stderr).toBe('');
     // The encrypted RAR entry is an error record: the exit status says some inputs failed.
     expect(run.code).toBe(2);

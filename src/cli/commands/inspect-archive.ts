@@ -71,7 +71,8 @@ export async function* inspectArchive(
       records.push({ path, archivePath, error: entry.error, ...(entry.encrypted ? { encrypted: true as const } : {}) });
       continue;
     }
-    const sniffed = entry.bytes.length === 0 ? { contentType: 'other' as const } : sniffContent(entry.bytes.subarray(0, SNIFF_BYTES));
+    const sniffed =
+      entry.bytes.length === 0 ? { contentType: 'other' as const } : sniffContent(entry.bytes.subarray(0, SNIFF_BYTES));
     if (sniffed.contentType === 'archive' && sniffed.format !== undefined) {
       if (depth >= limits.maxDepth) {
         own.reported++;
@@ -80,7 +81,14 @@ export async function* inspectArchive(
         continue;
       }
       own.reported++;
-      const nested = inspectArchive(path, sniffed.format as ArchiveFormat, ctx, { bytes: entry.bytes }, archivePath, depth + 1);
+      const nested = inspectArchive(
+        path,
+        sniffed.format as ArchiveFormat,
+        ctx,
+        { bytes: entry.bytes },
+        archivePath,
+        depth + 1,
+      );
       for await (const r of nested) records.push(r);
       continue;
     }

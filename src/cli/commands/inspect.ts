@@ -14,17 +14,17 @@
 import { lstat, open, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { WardError } from '../../errors.js';
-import { type InspectOptions, inspectModel, isModelFolder, type ModelReport } from '../../models/inspect.js';
 import type { ArchiveFormat } from '../../media/archive.js';
+import { type InspectOptions, inspectModel, isModelFolder, type ModelReport } from '../../models/inspect.js';
 import { imageInspector } from '../../provenance/inspector.js';
 import { SNIFF_BYTES, sniffContent } from '../../scan/plugins.js';
 import type { ContentType } from '../../scan/types.js';
 import '../../scan/builtin.js';
 import { parseCommandArgs } from '../args.js';
-import { archiveTableRow, inspectArchive } from './inspect-archive.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { parseFormat, RecordWriter } from '../output.js';
+import { archiveTableRow, inspectArchive } from './inspect-archive.js';
 
 export const INSPECT_USAGE = `Usage: ward inspect [options] <file|dir>...
 
