@@ -7,6 +7,7 @@
 import { setTrainingTextScreener } from '../models/screen.js';
 import { screenFindings } from '../text/screen.js';
 import { archiveSniffer } from './extractors/archive.js';
+import { classifierExtractor } from './extractors/classifier.js';
 import { imageSniffer, pdqExtractor } from './extractors/image.js';
 import { modelExtractor, modelSniffer } from './extractors/model.js';
 import { provenanceExtractor } from './extractors/provenance.js';
@@ -24,6 +25,7 @@ registerSniffer(textSniffer); // last: any UTF-8 without binary control characte
 // Provenance first: its metadata is read even when the pixels then fail to decode for PDQ.
 registerExtractor(provenanceExtractor);
 registerExtractor(pdqExtractor);
+registerExtractor(classifierExtractor); // opt-in (scan config `classifiers`), after PDQ: same pixels
 registerExtractor(modelExtractor);
 registerExtractor(textExtractor);
 registerExtractor(vpdqExtractor);

@@ -38,6 +38,8 @@ export interface ExtractOptions {
   provenancePixels?: boolean;
   /** Provenance: keep prompts out of findings. */
   redactPrompts?: boolean;
+  /** Opt-in image classifiers (scan/config `classifiers`; docs/classifiers.md): review priority only. */
+  classifiers?: readonly string[];
   /** vPDQ sampling and the per-video limits (scan/config `match.vpdq`, `limits.video`). */
   video?: {
     secondsPerHash?: number;
