@@ -91,3 +91,41 @@ export function rar5Of(entries: readonly Rar5Entry[]): Buffer {
   const end = block(Buffer.concat([vint(5), vint(0), vint(0)])); // end of archive
   return Buffer.concat([SIGNATURE, main, ...entries.map(fileHeader), end]);
 }
+
+/** A RAR 1.5–4.x ("RAR 4") archive of stored entries, from the same specification's older part. */
+export function rar4Of(
+  entries: readonly { name: string; bytes: Uint8Array; encrypted?: boolean }[],
+  opts: { encryptedHeaders?: boolean } = {},
+): Buffer {
+  const u16 = (n: number) => {
+    const b = Buffer.alloc(2);
+    b.writeUInt16LE(n);
+    return b;
+  };
+  // Each header: HEAD_CRC (low 16 bits of the CRC32 of the rest of the header), then the rest.
+  const header = (rest: Buffer) => Buffer.concat([u16(crc32(rest) & 0xffff), rest]);
+  const main = header(
+    Buffer.concat([Buffer.from([0x73]), u16(opts.encryptedHeaders ? 0x0080 : 0), u16(13), Buffer.alloc(6)]),
+  );
+  const files = entries.map((e) => {
+    const name = Buffer.from(e.name, 'latin1');
+    const data = Buffer.from(e.bytes);
+    const rest = Buffer.concat([
+      Buffer.from([0x74]),
+      u16(0x8000 | (e.encrypted ? 0x0004 : 0)), // LONG_BLOCK (+ password)
+      u16(32 + name.length),
+      u32(data.length), // PACK_SIZE
+      u32(data.length), // UNP_SIZE
+      Buffer.from([0]), // HOST_OS: MS-DOS
+      u32(crc32(data)),
+      u32(0x5a210000), // FTIME (DOS date/time)
+      Buffer.from([20, 0x30]), // UNP_VER 2.0, METHOD store
+      u16(name.length),
+      u32(0x20), // ATTR: archive
+      name,
+    ]);
+    return Buffer.concat([header(rest), data]);
+  });
+  const end = header(Buffer.concat([Buffer.from([0x7b]), u16(0x4000), u16(7)]));
+  return Buffer.concat([Buffer.from('Rar!\x1a\x07\x00', 'latin1'), main, ...files, end]);
+}

@@ -19,7 +19,7 @@ import {
 } from '../../src/media/archive.js';
 import { sevenZipCounters } from '../../src/media/sevenzip.js';
 import { textBytes } from '../helpers/archives.js';
-import { rar5Of } from '../helpers/rar5.js';
+import { rar4Of, rar5Of } from '../helpers/rar5.js';
 import { sevenZipOf } from '../helpers/sevenzip.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ward-7z-'));
@@ -283,6 +283,29 @@ describe('RAR 5 (built from the specification, stored entries)', () => {
     const entries = await readAll({ bytes: archive }, 'rar');
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ name: '(archive)', encrypted: true });
+  });
+});
+
+describe('RAR 4 (built from the specification, stored entries)', () => {
+  it('reads stored entries, reports an encrypted one, and an archive with encrypted headers', async () => {
+    const archive = rar4Of([
+      { name: 'a.jpg', bytes: jpeg },
+      { name: 'locked.txt', bytes: Buffer.from('not really encrypted'), encrypted: true },
+      { name: 'dir\\b.txt', bytes: Buffer.from('rar 4') },
+    ]);
+    expect(sniffArchive(archive)).toBe('rar');
+    const entries = await readAll({ bytes: archive }, 'rar');
+    expect(entries.map((e) => ('error' in e ? [e.error.code, e.encrypted] : Buffer.from(e.bytes).length))).toEqual([
+      jpeg.length,
+      ['WARD_ERR_ARCHIVE_CORRUPT', true],
+      5,
+    ]);
+    const locked = await readAll(
+      { bytes: rar4Of([{ name: 'a.txt', bytes: Buffer.from('x') }], { encryptedHeaders: true }) },
+      'rar',
+    );
+    expect(locked).toHaveLength(1);
+    expect(locked[0]).toMatchObject({ name: '(archive)', encrypted: true });
   });
 });
 
