@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sceneImage } from '../../src/demo/images.js';
 import { Matcher } from '../../src/match/matcher.js';
 import { resolveScanConfig } from '../../src/scan/config.js';
-import { scan } from '../../src/scan/pipeline.js';
+import { scan, scanBytes } from '../../src/scan/pipeline.js';
 import type { ItemReport } from '../../src/scan/types.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { zipOf } from '../helpers/archives.js';
@@ -108,6 +108,18 @@ describe.skipIf(!sharedAvailable)('7z and RAR in scan and inspect', () => {
     expect(evil.findings.find((f) => f.type === 'model.pickle-dangerous')?.data).toMatchObject({
       dangerous: ['builtins.eval'],
     });
+  });
+
+  it('an upload held in memory (scanBytes, what POST /v1/scan runs) gives the same reports', async () => {
+    const bytes = readFileSync(join(dir, 'forum.7z'));
+    const got = new Map<string, ItemReport>();
+    for await (const { report } of scanBytes(join(dir, 'forum.7z'), bytes)) got.set(key(report), report);
+    const fromFile = [...reports.entries()].filter(([k]) => k.startsWith('forum.7z'));
+    expect([...got.keys()].sort()).toEqual(fromFile.map(([k]) => k).sort());
+    for (const [k, r] of fromFile) {
+      expect(got.get(k)?.verdict, k).toBe(r.verdict);
+      expect(got.get(k)?.signals.sha256, k).toBe(r.signals.sha256);
+    }
   });
 
   it('every report follows the published item schema', () => {
