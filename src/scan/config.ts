@@ -87,10 +87,11 @@ export interface ScanConfig {
   policy: Policy;
   limits: ScanLimits;
   /**
-   * Opt-in image classifiers (`nsfw`, `nsfw:<model>`; default none): their scores are `info`
-   * findings that order flagged items for review, never a verdict (docs/classifiers.md).
+   * Opt-in image classifiers (`nsfw`, `nsfw:<model>`; absent by default, so that a default
+   * configuration and its checkpoint fingerprint are unchanged): their scores are `info` findings
+   * that order flagged items for review, never a verdict (docs/classifiers.md).
    */
-  classifiers: string[];
+  classifiers?: string[];
 }
 
 export const DEFAULT_SCAN_CONFIG: Readonly<ScanConfig> = Object.freeze({
@@ -116,7 +117,6 @@ export const DEFAULT_SCAN_CONFIG: Readonly<ScanConfig> = Object.freeze({
     maxBytesInFlight: 256 * 1024 * 1024,
     video: { maxFrames: 3600, maxSeconds: 600 },
   },
-  classifiers: [],
 } satisfies ScanConfig);
 
 type Check = (value: unknown, at: string) => unknown;
@@ -252,8 +252,12 @@ export function resolveScanConfig(raw: unknown, source = 'config'): ScanConfig {
       archive: { ...d.limits.archive, ...(checked.limits?.archive as object | undefined) },
       video: { ...d.limits.video, ...(checked.limits?.video as object | undefined) },
     } as ScanLimits,
-    classifiers: [...new Set((checked.classifiers as unknown as string[] | undefined) ?? d.classifiers)],
+    ...classifiersOf(checked.classifiers as unknown as string[] | undefined),
   };
+}
+
+function classifiersOf(list: string[] | undefined): { classifiers?: string[] } {
+  return list !== undefined && list.length > 0 ? { classifiers: [...new Set(list)] } : {};
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

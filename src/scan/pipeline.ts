@@ -198,7 +198,7 @@ function scanContext(config: ScanConfig): ExtractContext {
       dihedral: config.match.dihedral,
       provenancePixels: config.extract.provenancePixels,
       redactPrompts: config.extract.redactPrompts,
-      ...(config.classifiers.length > 0 ? { classifiers: config.classifiers } : {}),
+      ...(config.classifiers ? { classifiers: config.classifiers } : {}),
       video: { secondsPerHash, downsample, ...config.limits.video },
     },
   };

@@ -96,6 +96,9 @@ describe('nsfw classifier', () => {
       /never decide/,
     );
     expect(resolveScanConfig({ version: 1, classifiers: ['nsfw', 'nsfw'] }).classifiers).toEqual(['nsfw']);
+    // Absent or empty: the configuration is the default one (checkpoint fingerprints unchanged).
+    expect(resolveScanConfig({ version: 1, classifiers: [] })).toEqual(resolveScanConfig({ version: 1 }));
+    expect('classifiers' in resolveScanConfig({ version: 1 })).toBe(false);
   });
 
   it('never decides a verdict, even under a catch-all policy, and only raises a flagged score', () => {
