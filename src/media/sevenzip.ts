@@ -157,7 +157,12 @@ class Instance {
     const { factory, wasm } = await loadEngine();
     const stderr: string[] = [];
     const out: OutSlot = { sink: undefined };
-    const em = await factory({
+    // Emscripten never settles its promise when instantiation fails: that failure rejects here.
+    let failed: (e: unknown) => void = () => {};
+    const failure = new Promise<never>((_, reject) => {
+      failed = reject;
+    });
+    const created = factory({
       print: () => {},
       printErr: (line: string) => {
         if (stderr.length < 1000) stderr.push(line);
@@ -165,10 +170,21 @@ class Instance {
       // 7-Zip asks for a password on stdin when it needs one: it gets end of input, never ours.
       stdin: () => null,
       instantiateWasm(imports: object, done: (i: WasmInstance, m: WasmModule) => void) {
-        WebAssembly.instantiate(wasm, imports).then((instance) => done(instance, wasm));
+        WebAssembly.instantiate(wasm, imports).then((instance) => done(instance, wasm), failed);
         return {};
       },
     });
+    let em: Emscripten;
+    try {
+      em = await Promise.race([created, failure]);
+    } catch (cause) {
+      throw new WardError(
+        'WARD_ERR_DEPENDENCY_MISSING',
+        'Cannot start 7-Zip (WebAssembly)',
+        { dependency: '7z-wasm' },
+        cause,
+      );
+    }
     const { FS } = em;
     // Standard output becomes a device that hands each write to the current sink.
     const dev = FS.makedev(64, 0);
