@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { WardError } from '../errors.js';
 import type { DecodedImage } from '../media/image.js';
 import { loadSharp } from '../media/image.js';
+import { loadTf, runtimeOf, type Tf } from './tf.js';
 
 export const NSFW_MODELS = ['MobileNetV2', 'MobileNetV2Mid', 'InceptionV3'] as const;
 export type NsfwModel = (typeof NSFW_MODELS)[number];
@@ -35,13 +36,6 @@ export interface ClassifierScores {
   score: number;
 }
 
-interface Tf {
-  setBackend(name: string): Promise<boolean>;
-  ready(): Promise<void>;
-  getBackend(): string;
-  tensor3d(values: Int32Array, shape: [number, number, number], dtype: 'int32'): { dispose(): void };
-  version_core: string;
-}
 interface NsfwModelInstance {
   classify(image: unknown, topk?: number): Promise<{ className: string; probability: number }[]>;
 }
@@ -59,19 +53,9 @@ const models = new Map<NsfwModel, Promise<NsfwModelInstance>>();
 
 function loadEngine(): Promise<Engine> {
   engine ??= (async () => {
+    const tf = await loadTf();
     try {
       const require = createRequire(import.meta.url);
-      const wasmEntry = require.resolve('@tensorflow/tfjs-backend-wasm');
-      const tf = (await import('@tensorflow/tfjs')) as unknown as Tf;
-      const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as unknown as {
-        setWasmPaths(prefix: string): void;
-        setThreadsCount(n: number): void;
-      };
-      // The .wasm files ship in the package's dist/; one thread each: parallelism is Ward's workers.
-      wasm.setWasmPaths(`${dirname(wasmEntry)}/`);
-      wasm.setThreadsCount(1);
-      if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
-      await tf.ready();
       const nsfw = (await import('nsfwjs')) as unknown as Engine['nsfw'];
       const pkg = JSON.parse(
         readFileSync(join(dirname(require.resolve('nsfwjs')), '..', '..', 'package.json'), 'utf8'),
@@ -81,12 +65,15 @@ function loadEngine(): Promise<Engine> {
       engine = undefined;
       throw new WardError(
         'WARD_ERR_DEPENDENCY_MISSING',
-        'Cannot load the nsfw classifier (nsfwjs, @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm)',
+        'Cannot load the nsfw classifier (nsfwjs)',
         { dependency: 'nsfwjs' },
         cause,
       );
     }
   })();
+  engine.catch(() => {
+    engine = undefined;
+  });
   return engine;
 }
 
@@ -150,7 +137,7 @@ export async function classifyNsfw(
   return {
     model: `nsfwjs/${model}`,
     version: e.version,
-    runtime: `${e.tf.getBackend()} ${e.tf.version_core}`,
+    runtime: runtimeOf(e.tf),
     scores,
     score,
   };

@@ -147,3 +147,43 @@ describe.skipIf(!sharedAvailable)(
     });
   },
 );
+
+describe.skipIf(!sharedAvailable)(`age estimate (${sharedAvailable ? 'shared photos' : SKIP_REASON})`, () => {
+  it('finds faces in photos of people, none in objects, and reports estimates as a weak hint', async () => {
+    const { estimateAges } = await import('../../src/classifiers/age.js');
+    const rows: string[] = [];
+    const files = readdirSync(PHOTOS)
+      .filter((f) => /\.(png|jpe?g)$/i.test(f))
+      .sort();
+    const results = new Map<string, Awaited<ReturnType<typeof estimateAges>>>();
+    for (const f of files) {
+      const r = await estimateAges(await decodeImage(readFileSync(join(PHOTOS, f)), DEFAULT_LIMITS));
+      results.set(f, r);
+      rows.push(`${f}\t${r.faces.map((x) => `${x.age}@${x.detection}`).join(' ')}`);
+      expect(r).toMatchObject({ model: 'face-api/age_gender_model', version: '1.7.15', runtime: 'wasm 4.22.0' });
+      for (const face of r.faces) {
+        expect(face.age).toBeGreaterThan(0);
+        expect(face.detection).toBeGreaterThanOrEqual(0.5);
+        for (const v of [face.box.x, face.box.y, face.box.width, face.box.height]) {
+          expect(v).toBeGreaterThanOrEqual(-0.1);
+          expect(v).toBeLessThanOrEqual(1.1);
+        }
+      }
+    }
+    if (process.env.WARD_PRINT_CLASSIFIER) console.log(rows.join('\n'));
+    expect(results.get('coffee.png')?.faces).toEqual([]);
+    expect(results.get('astronaut.png')?.faces.length).toBe(1);
+    expect(results.get('sample1.jpg')?.faces.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('with classifiers: [age], images get a classifier.age finding with no score and the same verdict', async () => {
+    const plain = await scanDir({ version: 1 });
+    const hinted = await scanDir({ version: 1, classifiers: ['age'] });
+    expect(hinted.map((r) => [r.path, r.verdict, r.score])).toEqual(plain.map((r) => [r.path, r.verdict, r.score]));
+    for (const r of hinted) {
+      const f = r.findings.find((x) => x.type === 'classifier.age');
+      expect(f).toMatchObject({ severity: 'info', source: 'classifier', data: { model: 'face-api/age_gender_model' } });
+      expect(f?.score).toBeUndefined();
+    }
+  });
+});
