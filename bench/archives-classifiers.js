@@ -4,7 +4,7 @@
 //   archives: reading the same entries (synthetic JPEG scenes) from a stored zip (the baseline,
 //     yauzl) and from solid 7z archives, stored and LZMA2 (7-Zip in WebAssembly), with readArchive;
 //   classifier: ward scan of the same images (jobs 1) without classifiers (baseline) and with
-//     `classifiers: [nsfw]` (MobileNetV2Mid) and `[nsfw:MobileNetV2]`; the model load is timed
+//     `classifiers: [nsfw]` (MobileNetV2Mid), `[nsfw:MobileNetV2]` and `[age]` (face-api); the model load is timed
 //     apart (first image of a scan), the per-image figure is the difference over the baseline.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,7 +65,7 @@ async function scanImages(classifiers) {
   return { ms: performance.now() - t0, first, n };
 }
 
-const timings = { zip: [], '7z-copy': [], '7z-lzma2': [], none: [], nsfw: [], 'nsfw:MobileNetV2': [] };
+const timings = { zip: [], '7z-copy': [], '7z-lzma2': [], none: [], nsfw: [], 'nsfw:MobileNetV2': [], age: [] };
 const load = {};
 for (let round = 0; round < ROUNDS; round++) {
   for (const [label, format, bytes] of [
@@ -77,7 +77,7 @@ for (let round = 0; round < ROUNDS; round++) {
     await readAll(bytes, format);
     timings[label].push(performance.now() - t0);
   }
-  for (const c of ['none', 'nsfw', 'nsfw:MobileNetV2']) {
+  for (const c of ['none', 'nsfw', 'nsfw:MobileNetV2', 'age']) {
     const r = await scanImages(c === 'none' ? [] : [c]);
     timings[c].push(r.ms);
     if (round === 0) load[c] = r.first;
@@ -94,7 +94,7 @@ for (const f of ['zip', '7z-copy', '7z-lzma2']) {
 }
 const base = median(timings.none);
 console.log(`scan, no classifier (baseline): ${base.toFixed(0)} ms, ${(base / IMAGES).toFixed(1)} ms/image`);
-for (const c of ['nsfw', 'nsfw:MobileNetV2']) {
+for (const c of ['nsfw', 'nsfw:MobileNetV2', 'age']) {
   const ms = median(timings[c]);
   // Rounds after the first reuse the loaded model (same thread): the per-image cost is steady state.
   const steady = timings[c].length > 1 ? median(timings[c].slice(1)) : ms;

@@ -214,7 +214,7 @@ export const ERROR_CODES = {
   // dependency
   WARD_ERR_DEPENDENCY_MISSING: {
     kind: 'dependency',
-    doc: 'A native or built dependency (sharp, the PDQ WebAssembly kernel, ffmpeg and ffprobe for videos, 7z-wasm for 7z and RAR, nsfwjs and TensorFlow.js for the opt-in classifier) could not be loaded.',
+    doc: 'A native or built dependency (sharp, the PDQ WebAssembly kernel, ffmpeg and ffprobe for videos, 7z-wasm for 7z and RAR, nsfwjs, face-api and TensorFlow.js for the opt-in classifiers) could not be loaded.',
   },
   // internal
   WARD_ERR_INTERNAL: { kind: 'internal', doc: 'A bug in Ward. Please report it.' },

@@ -67,7 +67,7 @@ describe('lazy loading of the opt-in parts', () => {
   it('a default scan of images and a zip loads neither TensorFlow.js, nsfwjs nor 7-Zip', () => {
     const urls = loadedBy([join(dir, 'a.jpg'), join(dir, 'b.zip')], { version: 1 });
     expect(heavy(urls, /\/dist\/scan\/pipeline\.js$/)).toHaveLength(1); // the log works
-    expect(heavy(urls, /@tensorflow|nsfwjs|\/classifiers\//)).toEqual([]);
+    expect(heavy(urls, /@tensorflow|nsfwjs|@vladmandic|\/classifiers\//)).toEqual([]);
     // media/sevenzip (small) is part of media/archive; the 7-Zip package itself is not loaded.
     expect(heavy(urls, /7z-wasm/)).toEqual([]);
   });
