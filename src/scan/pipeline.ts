@@ -217,6 +217,7 @@ function scanContext(config: ScanConfig, registry: Registry = activeRegistry()):
       dihedral: config.match.dihedral,
       provenancePixels: config.extract.provenancePixels,
       redactPrompts: config.extract.redactPrompts,
+      ...(config.classifiers ? { classifiers: config.classifiers } : {}),
       video: { secondsPerHash, downsample, ...config.limits.video },
     },
   };
