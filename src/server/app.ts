@@ -53,6 +53,7 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   idleMs: 15_000,
   totalMs: 120_000,
   importTotalMs: 3_600_000,
+  matchBudgetMs: 2000,
 };
 
 export interface ServerOptions {

@@ -31,6 +31,8 @@ export interface ServerLimits {
   totalMs: number;
   /** Longest time for a whole bank file (ms; default 1 h). */
   importTotalMs: number;
+  /** CPU budget of one match request: hashes after it are not matched (`truncated`) (ms; default 2 s). */
+  matchBudgetMs: number;
 }
 
 export type ChangeEvent = { type: 'banks' } | { type: 'key-revoked'; id: string };

@@ -65,7 +65,12 @@ export async function reviewRoutes(app: FastifyInstance, { ctx }: RoutesOptions)
     },
     async (req) => {
       const item = await getReview(ctx, (req.params as { id: number }).id);
-      return ok(publicReview(item, ctx.evidence !== undefined));
+      const shown = publicReview(item, ctx.evidence !== undefined);
+      if (item.evidenceId && !(await ctx.evidence?.readable(item.evidenceId))) {
+        // Another key, or an altered row: the item says so (the evidence route answers 500).
+        shown.evidence = { available: false, reason: 'The kept copy cannot be decrypted (another key, or altered)' };
+      }
+      return ok(shown);
     },
   );
 

@@ -5,12 +5,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { WardError } from '../../errors.js';
-import type { MatchResult, MatchSignals } from '../../match/matcher.js';
+import type { MatchHit, MatchResult, MatchSignals } from '../../match/matcher.js';
 import { activeRegistry, sniffContent } from '../../registry.js';
 import { scanBytes } from '../../scan/pipeline.js';
 import { SNIFF_BYTES } from '../../scan/plugins.js';
 import { type ItemReport, VERDICTS, type Verdict } from '../../scan/types.js';
 import { addRoute, type RoutesOptions, type ServerContext, uploadStream } from '../context.js';
+import { bankDistances, safeReport, safeResult, tightenedOptions } from '../disclosure.js';
 import { ok } from '../http.js';
 import { hitSummary, queueItem } from '../review.js';
 import { ITEM_REPORT, int, MATCH_HIT, obj, SUBMIT, signalEnum, str } from './schemas.js';
@@ -81,12 +82,16 @@ export async function submitRoutes(app: FastifyInstance, { ctx }: RoutesOptions)
         {
           hashes: { type: 'array', minItems: 1, maxItems: 1000, items: str(128) },
           signal: signalEnum(),
-          distance: int(0, 256, { description: 'PDQ distance for every bank (default: each bank’s own)' }),
+          distance: int(0, 256, {
+            description: 'PDQ distance: tightens every bank’s own, never widens it (default: each bank’s own)',
+          }),
         },
         ['hashes'],
       ),
       response: {
         200: obj({
+          truncated: { type: 'boolean', description: 'Some hits or hashes were left out (caps, time budget)' },
+          notMatched: { type: 'integer', description: 'Hashes at the end not matched: the time budget ran out' },
           results: {
             type: 'array',
             items: {
@@ -100,7 +105,12 @@ export async function submitRoutes(app: FastifyInstance, { ctx }: RoutesOptions)
                   description: 'Every type the hash was matched as',
                 },
                 matches: { type: 'array', items: MATCH_HIT },
-                suppressedBy: { type: 'array', items: MATCH_HIT },
+                suppressedBy: {
+                  type: 'array',
+                  description: 'Negative banks that suppressed matches (never their entries)',
+                  items: obj({ bank: { type: 'string' }, signal: { type: 'string' } }),
+                },
+                truncated: { type: 'boolean' },
               },
             },
           },
@@ -109,23 +119,34 @@ export async function submitRoutes(app: FastifyInstance, { ctx }: RoutesOptions)
     },
     async (req) => {
       const results: Record<string, unknown>[] = [];
+      let truncated = false;
+      let notMatched = 0;
       let matched: { hash?: string; signal?: string; matches: ReturnType<typeof hitSummary>[] }[] = [];
       if (!uploadStream(req)) {
         const body = checkMatchBody(req.body, signalNames);
         const queries = body.hashes.map((h, i) => hashQuery(h, i, body.signal));
-        for (const q of queries) {
-          const r = await live.match(q.query, {
-            includeWeak: true,
-            ...(body.distance !== undefined ? { distance: body.distance } : {}),
-          });
+        // A caller may only tighten a bank's distance (issue 14): capped here, per bank by the
+        // matcher (tightenOnly), and each hit checked again against its own bank.
+        const distances = bankDistances(live);
+        const options = tightenedOptions(body.distance, distances, { includeWeak: true });
+        const started = performance.now();
+        for (const [n, q] of queries.entries()) {
+          if (n > 0 && performance.now() - started > ctx.limits.matchBudgetMs) {
+            truncated = true;
+            notMatched = queries.length - n;
+            break;
+          }
+          const r = await live.match(q.query, options);
+          const safe = safeResult(r, body.distance !== undefined ? distances : undefined);
+          if (safe.truncated) truncated = true;
           results.push({
             hash: q.value,
             signal: q.signal,
             ...(q.signals.length > 1 ? { signals: q.signals } : {}),
-            ...matchFields(r),
+            ...safe,
           });
-          if (r.matches.length > 0)
-            matched.push({ hash: q.value, signal: q.signal, matches: r.matches.map(hitSummary) });
+          if (safe.matches.length > 0)
+            matched.push({ hash: q.value, signal: q.signal, matches: safe.matches.map(hitSummary) });
         }
       } else {
         const up = await ctx.upload(req);
@@ -134,20 +155,21 @@ export async function submitRoutes(app: FastifyInstance, { ctx }: RoutesOptions)
         const skipped: string[] = [];
         const query = uploadQuery(signals, pdqDihedral, config.match.minQuality, skipped);
         const r = await live.match(query, matchOptions);
-        const fields = matchFields(r);
+        const fields: Record<string, unknown> = { ...safeResult(r, undefined) };
+        if (fields.truncated) truncated = true;
         results.push({
           signals,
           ...fields,
           ...(skipped.length > 0 ? { skipped: [...skipped, ...((fields.skipped as string[]) ?? [])] } : {}),
           ...(result.error ? { error: result.error } : {}),
         });
-        if (r.matches.length > 0) matched = [{ matches: r.matches.map(hitSummary) }];
+        if (r.matches.length > 0) matched = [{ matches: (fields.matches as MatchHit[]).map(hitSummary) }];
       }
       if (matched.length > 0) {
         ctx.metrics.matches.inc({ route: 'match' }, matched.length);
         await ctx.webhooks.emit('match', { route: 'match', keyId: req.principal?.keyId, results: matched });
       }
-      return ok({ results });
+      return ok({ results, ...(truncated ? { truncated: true } : {}), ...(notMatched > 0 ? { notMatched } : {}) });
     },
   );
 
@@ -212,7 +234,8 @@ export async function submitRoutes(app: FastifyInstance, { ctx }: RoutesOptions)
           })),
         });
       }
-      return ok({ verdict, items, reviews });
+      // The caller sees no negative-bank entries and at most MAX_HITS_PER_RESULT hits per item.
+      return ok({ verdict, items: items.map((i) => safeReport(i)), reviews });
     },
   );
 

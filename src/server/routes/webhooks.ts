@@ -4,6 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { WardError } from '../../errors.js';
+import { checkEgressUrl, redactUrl } from '../../net/egress.js';
+import { sealSecret, secretKeyFromEnv } from '../../secrets/index.js';
 import { WEBHOOK_EVENTS, type WebhookEvent } from '../../store/service.js';
 import { addRoute, type RoutesOptions } from '../context.js';
 import { ok } from '../http.js';
@@ -54,22 +56,22 @@ export async function webhookRoutes(app: FastifyInstance, { ctx }: RoutesOptions
     },
     async (req, reply) => {
       const body = req.body as { url: string; events: WebhookEvent[] };
-      try {
-        new URL(body.url);
-      } catch {
-        throw new WardError('WARD_ERR_REQUEST_INVALID', 'url is not a valid URL');
-      }
+      // The egress rules at creation (scheme, userinfo, special addresses); names are resolved
+      // and checked again at every delivery.
+      checkEgressUrl(body.url);
+      const secret = newWebhookSecret();
+      const key = secretKeyFromEnv();
       const hook = await store.insertWebhook({
         url: body.url,
         events: body.events,
-        secret: newWebhookSecret(),
+        secret: key ? sealSecret(secret, key) : secret,
         createdAt: new Date().toISOString(),
         active: true,
       });
       ctx.webhooks.invalidate();
-      await ctx.audit(req, 'webhook.create', `webhook:${hook.id}`, { url: hook.url, events: hook.events });
+      await ctx.audit(req, 'webhook.create', `webhook:${hook.id}`, { url: redactUrl(hook.url), events: hook.events });
       void reply.status(201);
-      return ok(hook);
+      return ok({ ...hook, secret });
     },
   );
 
@@ -110,6 +112,7 @@ export async function webhookRoutes(app: FastifyInstance, { ctx }: RoutesOptions
     },
     async (req) => {
       const q = req.query as { webhook?: number; status?: 'pending' | 'delivered' | 'failed'; limit?: number };
+      await ctx.webhooks.flush();
       return ok({
         deliveries: await store.listDeliveries({
           ...(q.webhook !== undefined ? { webhookId: q.webhook } : {}),
