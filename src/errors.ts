@@ -208,6 +208,22 @@ export const ERROR_CODES = {
     kind: 'auth',
     doc: 'A webhook delivery was received before (same delivery id): a replay.',
   },
+  WARD_ERR_EVIDENCE_UNREADABLE: {
+    kind: 'internal',
+    doc: 'Stored evidence does not decrypt: it was encrypted with another WARD_EVIDENCE_KEY, or its row was altered (a server-side fault, HTTP 500).',
+  },
+  WARD_ERR_EGRESS_REFUSED: {
+    kind: 'input',
+    doc: 'An outbound URL is refused: not http(s), carries a user name or password, or reaches a loopback, private, link-local, multicast or reserved address not in WARD_EGRESS_ALLOW.',
+  },
+  WARD_ERR_EGRESS_FAILED: {
+    kind: 'unavailable',
+    doc: 'An outbound request could not be completed (unreachable, refused or timed out: deliberately not told apart).',
+  },
+  WARD_ERR_SECRET_KEY: {
+    kind: 'config',
+    doc: 'The secrets key (WARD_SECRET_KEY) is missing, malformed or all zeros, or a sealed secret does not open with it.',
+  },
   // config / usage
   WARD_ERR_CONFIG_INVALID: { kind: 'config', doc: 'An option or configuration value is invalid.' },
   WARD_ERR_DB_NOT_FOUND: {

@@ -3,18 +3,25 @@
  * The HTTP service (`ward serve`), on fastify: authentication and roles on every route, per-key
  * rate limits, one response shape for success and every error, bodies read as streams with
  * limits and timeouts, metrics, and the OpenAPI document built from the route schemas. The routes
- * themselves are in server/routes.ts.
+ * themselves are fastify plugins in server/routes/, sharing server/context.
  */
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { WardError } from '../errors.js';
 import { DEFAULT_SCAN_CONFIG, type ScanConfig } from '../scan/config.js';
-import type { ScanTask, TaskResult } from '../scan/extract.js';
 import { createScanRunner } from '../scan/pipeline.js';
-import type { TaskRunner } from '../scan/pool.js';
 import type { Role, ServiceStore } from '../store/service.js';
 import { KeyVerifier, type Principal, RateLimiter } from './auth.js';
+import {
+  addRoute,
+  type ChangeEvent,
+  kUpload,
+  type RoutesOptions,
+  type ServerContext,
+  type ServerLimits,
+  uploadStream,
+} from './context.js';
 import type { EvidenceStore } from './evidence.js';
 import {
   bodyChunks,
@@ -29,23 +36,15 @@ import {
 import { LiveIndex } from './live-index.js';
 import { Counter, Gauge, Histogram, Registry } from './metrics.js';
 import { type Accepts, openApiDocument, type RouteDoc } from './openapi.js';
-import { registerRoutes } from './routes.js';
+import { auditRoutes } from './routes/audit.js';
+import { bankRoutes } from './routes/banks.js';
+import { keyRoutes } from './routes/keys.js';
+import { opsRoutes } from './routes/ops.js';
+import { reviewRoutes } from './routes/reviews.js';
+import { submitRoutes } from './routes/submit.js';
+import { uiRoutes } from './routes/ui.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { type DispatcherOptions, WebhookDispatcher } from './webhooks.js';
-
-export interface ServerLimits {
-  /** JSON request bodies (bytes; default 1 MiB). */
-  jsonBytes: number;
-  /** Uploads to hash, match and scan (bytes; default 64 MiB). */
-  uploadBytes: number;
-  /** Bank files (bytes; default 4 GiB). */
-  importBytes: number;
-  /** Longest wait for the next chunk of a body (ms; default 15 s). */
-  idleMs: number;
-  /** Longest time for a whole JSON body or upload (ms; default 120 s). */
-  totalMs: number;
-  /** Longest time for a whole bank file (ms; default 1 h). */
-  importTotalMs: number;
-}
 
 export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   jsonBytes: 1024 * 1024,
@@ -54,6 +53,7 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   idleMs: 15_000,
   totalMs: 120_000,
   importTotalMs: 3_600_000,
+  matchBudgetMs: 2000,
 };
 
 export interface ServerOptions {
@@ -84,8 +84,6 @@ export interface ServerOptions {
   onChange?: (event: ChangeEvent) => void;
 }
 
-export type ChangeEvent = { type: 'banks' } | { type: 'key-revoked'; id: string };
-
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
@@ -97,34 +95,7 @@ declare module 'fastify' {
   }
 }
 
-/** Everything a route handler needs. */
-export interface ServerContext {
-  store: ServiceStore;
-  config: ScanConfig;
-  live: LiveIndex;
-  runner: TaskRunner<ScanTask, TaskResult>;
-  evidence: EvidenceStore | undefined;
-  webhooks: WebhookDispatcher;
-  keys: KeyVerifier;
-  limits: ServerLimits;
-  queueMatches: boolean;
-  metrics: { matches: Counter; queued: Counter; decisions: Counter };
-  /** After a bank change through the API: updates the live index (and tells other workers). */
-  banksChanged(): Promise<void>;
-  onChange: ((event: ChangeEvent) => void) | undefined;
-  /** Adds a route: its schema validates requests and documents it in /openapi.json. */
-  route(doc: RouteDoc, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>): void;
-  /** The upload of a request: raw body or the `file` of a multipart form, in memory. */
-  upload(req: FastifyRequest): Promise<{ bytes: Buffer; name?: string; type?: string }>;
-  /** The request body as a checked chunk stream (bank files). */
-  bodyStream(req: FastifyRequest, maxBytes: number, totalMs: number): AsyncGenerator<Buffer>;
-  audit(
-    req: FastifyRequest | undefined,
-    action: string,
-    target: string,
-    details?: Record<string, unknown>,
-  ): Promise<void>;
-}
+export { type ChangeEvent, type ServerContext, type ServerLimits, uploadStream } from './context.js';
 
 export interface WardServer {
   app: FastifyInstance;
@@ -135,15 +106,8 @@ export interface WardServer {
   close(): Promise<void>;
 }
 
-const JSON_TYPE = /^application\/([a-z0-9.-]+\+)?json$/i;
-
-const kUpload = Symbol('ward.upload');
-
-/** The body of a request that is not JSON: its stream, unread. */
-export function uploadStream(req: FastifyRequest): Readable | undefined {
-  const body = req.body as { [kUpload]?: Readable } | undefined;
-  return body && typeof body === 'object' ? body[kUpload] : undefined;
-}
+// fastify tests the whole header, parameters included: `application/json; charset=utf-8` is JSON.
+const JSON_TYPE = /^application\/([a-z0-9.-]+\+)?json\s*(;|$)/i;
 
 function declaredLength(req: FastifyRequest): number | undefined {
   const h = req.headers['content-length'];
@@ -340,24 +304,16 @@ export async function createServer(options: ServerOptions): Promise<WardServer> 
     limits,
     queueMatches: options.queueMatches ?? false,
     metrics,
+    registry,
+    publicMetrics: options.publicMetrics ?? false,
+    docs,
     async banksChanged() {
       await live.refresh();
       options.onChange?.({ type: 'banks' });
     },
     onChange: options.onChange,
     route(doc, handler) {
-      docs.push(doc);
-      app.route({
-        method: doc.method as 'GET',
-        url: doc.url,
-        config: { roles: doc.roles as readonly Role[] | 'public', accepts: doc.accepts },
-        schema: {
-          ...(doc.body && !doc.manualBody ? { body: doc.body } : {}),
-          ...(doc.querystring ? { querystring: doc.querystring } : {}),
-          ...(doc.params ? { params: doc.params } : {}),
-        },
-        handler,
-      });
+      addRoute(app, context, doc, handler);
     },
     async upload(req) {
       const stream = uploadStream(req);
@@ -396,23 +352,29 @@ export async function createServer(options: ServerOptions): Promise<WardServer> 
       });
     },
   };
-  registerRoutes(context, { registry, publicMetrics: options.publicMetrics ?? false });
+  // Each area is a fastify plugin; they load in this order, so /openapi.json lists the routes so.
+  const plugins = [opsRoutes, submitRoutes, bankRoutes, reviewRoutes, auditRoutes, keyRoutes, webhookRoutes, uiRoutes];
+  for (const plugin of plugins) await app.register<RoutesOptions>(plugin, { ctx: context });
   let spec: Record<string, unknown> | undefined;
-  context.route(
-    {
-      method: 'GET',
-      url: '/openapi.json',
-      summary: 'This API as an OpenAPI 3.1 document (not wrapped in the response envelope)',
-      tags: ['operations'],
-      roles: 'public',
-      accepts: [],
-      produces: ['application/json'],
-    },
-    async () => {
-      spec ??= openApiDocument(docs);
-      return spec;
-    },
-  );
+  await app.register(async (instance) => {
+    addRoute(
+      instance,
+      context,
+      {
+        method: 'GET',
+        url: '/openapi.json',
+        summary: 'This API as an OpenAPI 3.1 document (not wrapped in the response envelope)',
+        tags: ['operations'],
+        roles: 'public',
+        accepts: [],
+        produces: ['application/json'],
+      },
+      async () => {
+        spec ??= openApiDocument(docs);
+        return spec;
+      },
+    );
+  });
 
   await live.refresh();
   if ((options.pollMs ?? 2000) > 0)

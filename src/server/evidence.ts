@@ -23,6 +23,8 @@ export function parseEvidenceKey(text: string): Buffer {
   ) {
     throw new WardError('WARD_ERR_EVIDENCE', 'WARD_EVIDENCE_KEY must be 32 bytes as 64 hex characters or base64');
   }
+  if (key.every((b) => b === 0))
+    throw new WardError('WARD_ERR_EVIDENCE', 'WARD_EVIDENCE_KEY is all zeros: use random bytes');
   return key;
 }
 
@@ -40,6 +42,7 @@ export class EvidenceStore {
     private readonly options: EvidenceOptions,
   ) {
     if (options.key.length !== 32) throw new WardError('WARD_ERR_EVIDENCE', 'The evidence key must be 32 bytes');
+    if (options.key.every((b) => b === 0)) throw new WardError('WARD_ERR_EVIDENCE', 'The evidence key is all zeros');
     this.keyId = createHash('sha256').update(options.key).digest('hex').slice(0, 16);
     this.retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
     if (!Number.isFinite(this.retentionDays) || this.retentionDays <= 0) {
@@ -80,7 +83,7 @@ export class EvidenceStore {
     const rec = await this.store.getEvidence(id);
     if (!rec) return undefined;
     if (rec.keyId !== this.keyId) {
-      throw new WardError('WARD_ERR_EVIDENCE', 'This evidence was encrypted with another key');
+      throw new WardError('WARD_ERR_EVIDENCE_UNREADABLE', 'This evidence was encrypted with another key');
     }
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.options.key, rec.nonce);
@@ -88,7 +91,21 @@ export class EvidenceStore {
       decipher.setAuthTag(rec.tag);
       return { bytes: Buffer.concat([decipher.update(rec.data), decipher.final()]), mediaType: rec.mediaType };
     } catch (cause) {
-      throw new WardError('WARD_ERR_EVIDENCE', 'Stored evidence does not decrypt (altered, or another key)', {}, cause);
+      throw new WardError(
+        'WARD_ERR_EVIDENCE_UNREADABLE',
+        'Stored evidence does not decrypt (altered, or another key)',
+        {},
+        cause,
+      );
+    }
+  }
+
+  /** Whether stored evidence exists and decrypts with this key (the item view shows it as unavailable otherwise). */
+  async readable(id: string): Promise<boolean> {
+    try {
+      return (await this.get(id)) !== undefined;
+    } catch {
+      return false;
     }
   }
 

@@ -5,9 +5,17 @@
  * "<t>.<body>")>`, `Ward-Delivery: <id>` and `Ward-Event`. A failed attempt (network error,
  * timeout, non-2xx) is retried with exponential backoff (5 s, 10 s, 20 s… capped at 1 h) up to
  * 8 attempts, then marked failed. Receivers verify with `verifyWebhook` (signature, age, replay).
+ *
+ * Off the request path (issue 14): `emit` only queues the event in memory; a flush writes the
+ * queue to the delivery log in one pass (next tick, or at once on `flush`) and the delivery loop
+ * sends it through the one egress point (net/egress: no private or loopback targets unless
+ * allow-listed, no redirects, capped responses). Secrets sealed with WARD_SECRET_KEY are opened
+ * only to sign. A process that dies before a flush loses the events queued in that tick.
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { WardError } from '../errors.js';
+import { egressFetch } from '../net/egress.js';
+import { isSealed, openSecret } from '../secrets/index.js';
 import type { DeliveryRecord, ServiceStore, WebhookEvent, WebhookRecord } from '../store/service.js';
 
 export const SIGNATURE_HEADER = 'ward-signature';
@@ -115,19 +123,25 @@ export class WebhookDispatcher {
     return this.hooks;
   }
 
-  /** Logs one delivery per hook subscribed to `event`; delivery follows in the background. */
+  private queue: DeliveryRecord[] = [];
+  private flushing: Promise<void> | undefined;
+  private flushTimer: NodeJS.Immediate | undefined;
+
+  /**
+   * Queues one delivery per hook subscribed to `event` (in memory: the request does no write);
+   * the queue is written to the delivery log in batches, and delivery follows in the background.
+   */
   async emit(event: WebhookEvent, data: unknown): Promise<number> {
     const hooks = (await this.activeHooks()).filter((h) => h.events.includes(event));
     if (hooks.length === 0) return 0;
     const now = new Date().toISOString();
     for (const h of hooks) {
       const id = randomUUID();
-      const payload = JSON.stringify({ id, event, createdAt: now, data });
-      await this.store.enqueueDelivery({
+      this.queue.push({
         id,
         webhookId: h.id,
         event,
-        payload,
+        payload: JSON.stringify({ id, event, createdAt: now, data }),
         status: 'pending',
         attempts: 0,
         nextAttemptAt: now,
@@ -137,8 +151,26 @@ export class WebhookDispatcher {
         deliveredAt: null,
       });
     }
-    this.kick();
+    this.flushTimer ??= setImmediate(() => {
+      this.flushTimer = undefined;
+      void this.flush().catch((e) => this.options.onError?.(e));
+    });
     return hooks.length;
+  }
+
+  /** Writes the queued events to the delivery log now (before reading the log, and at stop). */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.flushing = (async () => {
+      for (const d of batch) await this.store.enqueueDelivery(d);
+    })().finally(() => {
+      this.flushing = undefined;
+    });
+    await this.flushing;
+    this.kick();
   }
 
   start(): void {
@@ -189,27 +221,31 @@ export class WebhookDispatcher {
     let status: number | null = null;
     let error: string | null = null;
     try {
-      const res = await fetch(hook.url, {
+      const secret = isSealed(hook.secret) ? openSecret(hook.secret) : hook.secret;
+      const res = await egressFetch(hook.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           'user-agent': 'ward-webhooks/1',
-          [SIGNATURE_HEADER]: signWebhook(hook.secret, d.payload),
+          [SIGNATURE_HEADER]: signWebhook(secret, d.payload),
           [DELIVERY_HEADER]: d.id,
           [EVENT_HEADER]: d.event,
         },
         body: d.payload,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
+        timeoutMs,
+        maxResponseBytes: 4096,
       });
       status = res.status;
-      await res.body?.cancel().catch(() => {});
       if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
     } catch (e) {
+      // One message per kind: a refused port, a reset and a timeout look the same (no port scans).
+      const code = (e as { code?: string }).code;
       error =
-        (e as Error).name === 'TimeoutError'
-          ? `timeout after ${timeoutMs} ms`
-          : `network error: ${(e as Error).message}`;
+        code === 'WARD_ERR_EGRESS_REFUSED'
+          ? 'refused by the egress rules'
+          : code === 'WARD_ERR_SECRET_KEY'
+            ? 'the webhook secret cannot be opened (WARD_SECRET_KEY)'
+            : 'the destination could not be reached';
     }
     if (error === null) {
       this.delivered++;
@@ -236,6 +272,9 @@ export class WebhookDispatcher {
 
   /** Stops polling and waits for attempts in flight. */
   async stop(): Promise<void> {
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.flush().catch((e) => this.options.onError?.(e));
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;

@@ -377,7 +377,7 @@ describe.each(STORE_KINDS)('the evidence store on %s', (kind) => {
 
       // Tampering with the ciphertext is detected.
       await rawSql(h.opened, kind, 'UPDATE evidence SET nonce = ? WHERE id = ?', [Buffer.alloc(12, 9), rec?.id]);
-      await expect(evidence.get(rec?.id as string)).rejects.toMatchObject({ code: 'WARD_ERR_EVIDENCE' });
+      await expect(evidence.get(rec?.id as string)).rejects.toMatchObject({ code: 'WARD_ERR_EVIDENCE_UNREADABLE' });
 
       // The purge job deletes what is past its retention, and nothing else.
       const keep = await evidence.put(Buffer.from('fresh'), 'application/octet-stream');

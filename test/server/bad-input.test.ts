@@ -326,6 +326,9 @@ describe.each(STORE_KINDS)('bad input on %s', (kind) => {
     });
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     const hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+    // The egress point refuses loopback unless allow-listed: the operator's switch, used by tests.
+    const allowBefore = process.env.WARD_EGRESS_ALLOW;
+    process.env.WARD_EGRESS_ALLOW = '127.0.0.1';
     try {
       const made = await h.call('admin', 'POST', '/v1/webhooks', { url: hookUrl, events: ['match', 'decision'] });
       expect(made.status).toBe(201);
@@ -374,6 +377,8 @@ describe.each(STORE_KINDS)('bad input on %s', (kind) => {
       expect(() => verifyWebhook({ secret, body: attempt2.body, signature: stale })).toThrow(/timestamp/);
       expect(() => verifyWebhook({ secret, body: attempt2.body, signature: undefined })).toThrow(/missing/);
     } finally {
+      if (allowBefore === undefined) delete process.env.WARD_EGRESS_ALLOW;
+      else process.env.WARD_EGRESS_ALLOW = allowBefore;
       await new Promise((r) => receiver.close(r));
     }
   });
