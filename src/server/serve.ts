@@ -5,6 +5,7 @@
  * Settings come from options and the environment (docs/server.md lists them).
  */
 import { WardError } from '../errors.js';
+import { usePlugins } from '../registry.js';
 import { DEFAULT_SCAN_CONFIG, loadScanConfig } from '../scan/config.js';
 import { openServiceStore } from '../store/open.js';
 import type { ServiceStore } from '../store/service.js';
@@ -18,6 +19,8 @@ export interface ServeOptions {
   db?: string;
   /** A scan configuration file (JSON or YAML), as `ward scan --config`. */
   config?: string;
+  /** Plugin modules to load (`--plugin`), beside the configuration's `plugins`. */
+  plugins?: readonly string[];
   jobs?: number;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
@@ -47,6 +50,8 @@ export async function startService(options: ServeOptions = {}): Promise<Running>
   const env = options.env ?? process.env;
   const log = options.log ?? (() => {});
   const config = options.config ? await loadScanConfig(options.config) : DEFAULT_SCAN_CONFIG;
+  // Plugins before the store and the live index: their signal types must be indexed and accepted.
+  await usePlugins([...(options.plugins ?? []), ...config.plugins]);
   const store = await openServiceStore({ db: options.db }, env);
   let server: WardServer | undefined;
   let purgeTimer: NodeJS.Timeout | undefined;

@@ -26,6 +26,7 @@ audit log, webhooks, metrics. API reference: GET /openapi.json; docs/server.md.
   --config FILE    scan configuration (JSON or YAML), as for ward scan
   --jobs N         scan worker threads per process (default 1)
   --workers N      server processes sharing the port (default 1, or $WARD_SERVE_WORKERS)
+  --plugin MODULE  load a plugin module (signal types, extractors...; repeatable)
 
 Environment: WARD_EVIDENCE_KEY (enables the encrypted evidence store), WARD_EVIDENCE_RETENTION_DAYS
 (365), WARD_RATE_LIMIT / WARD_RATE_BURST (per key and process, 100/s and 200),
@@ -55,6 +56,7 @@ export async function serveCommand(argv: string[], ctx: CommandContext): Promise
     config: { type: 'string' },
     jobs: { type: 'string' },
     workers: { type: 'string' },
+    plugin: { type: 'string', multiple: true },
   });
   if (positionals.length > 0) throw new WardError('WARD_ERR_USAGE', 'ward serve takes no arguments');
   let port = 8080;
@@ -73,6 +75,8 @@ export async function serveCommand(argv: string[], ctx: CommandContext): Promise
     db: values.db as string | undefined,
     config: values.config as string | undefined,
     jobs: values.jobs === undefined ? undefined : positiveInt('--jobs', values.jobs as string),
+    // Every cluster worker runs the same command line, so it loads the same plugins.
+    plugins: (values.plugin as string[] | undefined) ?? [],
   };
   if (workers > 1 && cluster.isPrimary) {
     // Migrate once here, so the workers do not race to create the tables of a new database.
