@@ -3,7 +3,7 @@
  * The inspector slot (`ward inspect`): one inspector per content type reports what a file is,
  * from its bytes only. Inspectors are registered by plugins (src/plugin.ts).
  */
-import type { ContentType } from '../scan/types.js';
+import type { ContentType } from '../item.js';
 
 export interface InspectContext {
   hashes: boolean;

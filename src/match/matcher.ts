@@ -10,6 +10,7 @@
  */
 import type { Bank } from '../banks/types.js';
 import { WardError } from '../errors.js';
+import type { MatchHit } from '../item.js';
 import { activeRegistry, type Registry } from '../registry.js';
 import type { ImageHashes } from '../signals/image.js';
 import type { DihedralName } from '../signals/pdq/dihedral.js';
@@ -19,6 +20,7 @@ import type { StoredEntry } from '../store/types.js';
 import type { VpdqFrame } from '../video/vpdq.js';
 import { type BankIndex, type BankIndexState, loadBankIndexSync } from './bank-index.js';
 
+export type { MatchHit } from '../item.js';
 export type { BankIndex, BankIndexState } from './bank-index.js';
 
 /**
@@ -77,23 +79,6 @@ export interface MatchOptions {
   vpdqQueryPercent?: number;
   /** vPDQ: share of the bank video's frames that must match, percent (default 0). */
   vpdqComparedPercent?: number;
-}
-
-export interface MatchHit {
-  bank: string;
-  signal: string;
-  value: string;
-  distance: number;
-  entryId: number;
-  labels: string[];
-  /** Which dihedral transform of the query matched (dihedral matching only). */
-  transform?: DihedralName;
-  /** vPDQ: share of the query video's frames (quality ≥ 50, distinct) that matched a frame of the entry. */
-  queryMatchPercent?: number;
-  /** vPDQ: share of the entry's frames that matched a frame of the query. */
-  comparedMatchPercent?: number;
-  /** What else the signal type's index reported (e.g. the layers a model fingerprint compared). */
-  detail?: Record<string, unknown>;
 }
 
 export interface MatchResult {

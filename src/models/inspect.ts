@@ -14,7 +14,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { WardError } from '../errors.js';
-import type { Finding } from '../scan/types.js';
+import type { Finding } from '../item.js';
 import { type Detection, detectModel, type ModelKind } from './detect.js';
 import { readGguf, sniffGguf } from './gguf.js';
 import { type FileDigests, type HashModelOptions, hashModelBytes, hashModelFile } from './hashes.js';

@@ -7,7 +7,7 @@
  * runs in every thread (scan/builtin.ts), so scan workers see it too. Callers may also pass a
  * screener explicitly (`inspectModel(path, { screener })`), which wins over the registered one.
  */
-import type { Finding } from '../scan/types.js';
+import type { Finding } from '../item.js';
 import { allTags, type TrainingInfo } from './training.js';
 
 /** Where a text comes from: `tags` (a tag map or list), `title`, `caption` (dataset folder names), `post` (prose). */

@@ -7,9 +7,9 @@
 import { readFile } from 'node:fs/promises';
 import { WardError } from '../errors.js';
 import type { Inspector } from '../inspect/types.js';
+import type { Finding } from '../item.js';
 import type { Limits } from '../limits.js';
 import { sniffImage } from '../media/sniff.js';
-import type { Finding } from '../scan/types.js';
 import { inspectWithPrompts } from './inspect.js';
 import { screenPrompts } from './prompt-screen.js';
 import type { ProvenanceReport } from './types.js';

@@ -6,7 +6,7 @@
  * always redacted (rule ids and spans, never the text). The screener can be replaced (tests,
  * another policy) with setPromptScreener.
  */
-import type { Finding } from '../scan/types.js';
+import type { Finding } from '../item.js';
 import { screenFindings } from '../text/screen.js';
 
 /** Screens a prompt pair, naming the finding source. */

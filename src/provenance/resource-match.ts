@@ -5,11 +5,12 @@
  * (reason rule `resource-match`), never `match`: naming a known-bad model is not the material
  * itself. A bank whose policy is `ignore` is ignored; negative banks suppress as usual.
  */
+
+import type { Reason } from '../item.js';
 import type { MatchHit, MatchOptions, MatchResult, MatchSignals } from '../match/matcher.js';
 import { activeRegistry } from '../registry.js';
 import type { Policy } from '../scan/config.js';
 import type { Decision } from '../scan/policy.js';
-import type { Reason } from '../scan/types.js';
 
 /** The built-in model-hash signal types resource hashes are typed as (any registered type is matched). */
 export const RESOURCE_HASH_TYPES = ['autov1', 'autov2', 'autov3', 'sha256', 'blake3'] as const;

@@ -6,7 +6,7 @@
  * (postgres.ts) by the same SQL (sql-store.ts) and the same migrations.
  */
 import type { Bank, BankKind, EntryBatch, ParsedEntry, RowIssue } from '../banks/types.js';
-import type { ItemReport } from '../scan/types.js';
+import type { ItemReport } from '../item.js';
 import type { BankStats, BankWithCounts, ImportOptions, ImportReport, StoredEntry } from './types.js';
 
 export type Role = 'admin' | 'analyst' | 'submitter';

@@ -6,7 +6,7 @@
  * How it works: docs/text.md.
  */
 import { invalidParameter } from '../errors.js';
-import type { Finding } from '../scan/types.js';
+import type { Finding } from '../item.js';
 import { textEngine } from './engine.js';
 import { MAX_OCCURRENCES, pairRules, RuleState, type Source, toVerdict } from './rules.js';
 import {
