@@ -105,7 +105,10 @@ function readMetadataParts(bytes: Uint8Array, options: InspectOptions): Parts {
   const extra: TextEntry[] = xmp.creatorTool
     ? [{ key: 'CreatorTool', value: xmp.creatorTool, where: 'xmp', offset: 0 }]
     : [];
-  const gen = readGeneration([...texts, ...extra]);
+  const gen = readGeneration(
+    [...texts, ...extra],
+    xmp.fields.map((value) => ({ value, source: 'XMP' })),
+  );
   const parts: Parts = {
     ...(meta ? { meta } : {}),
     gen,

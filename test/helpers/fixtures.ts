@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const PROJECT_ROOT = root;
-export const SHARED = resolve(root, '..', 'shared');
+/** `WARD_SHARED` points elsewhere (a worktree whose parent has no shared/ beside it). */
+export const SHARED = process.env.WARD_SHARED ? resolve(process.env.WARD_SHARED) : resolve(root, '..', 'shared');
 export const sharedAvailable = existsSync(join(SHARED, 'README.md'));
 export const SKIP_REASON = `../shared not found at ${SHARED}: conformance tests skipped (they run in CI, where it is present)`;
 
