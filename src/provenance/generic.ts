@@ -367,7 +367,10 @@ class Walk {
       for (const [k, v] of entries) {
         if (typeof v !== 'string') continue;
         const { type, name } = hashMapKey(k, f.hashMap === 'any' ? undefined : f.hashMap);
-        if (type && name) this.add(type, name, hashesOf(v, type));
+        if (!type) continue;
+        const hs = hashesOf(v, type);
+        const label = name ?? Object.values(hs)[0];
+        if (label) this.add(type, label, hs);
       }
       return;
     }
@@ -390,7 +393,7 @@ class Walk {
         else if (HASH_KEYS.has(nk) && !TYPED_HASH_KEYS[nk]) hashValues.push([v, nk]);
         else if (VERSION_ID_KEYS.has(nk) && /^\d{1,12}$/.test(v)) versionId = Number(v);
       } else if (typeof v === 'number' && VERSION_ID_KEYS.has(nk) && Number.isSafeInteger(v)) versionId = v;
-      else if (isObj(v) && (nk === 'hashes' || nk === 'hash') && !name) {
+      else if (isObj(v) && (nk === 'hashes' || nk === 'hash') && algorithmMap(v)) {
         // {"name": "x", "hashes": {"SHA256": "…", "AutoV2": "…"}} is this object's hashes.
         hashValues.push([v, nk]);
         continue;
@@ -454,7 +457,7 @@ class Walk {
           const inner = innerJson(v, f.depth);
           if (inner !== undefined) stack.push({ value: inner, type: undefined, depth: f.depth + 8, hashMap: t });
           else this.hashList(v, t === 'any' ? undefined : t);
-        } else if (!name) stack.push({ value: v, type: undefined, depth: f.depth + 1, hashMap: t });
+        } else if (!algorithmMap(v)) stack.push({ value: v, type: undefined, depth: f.depth + 1, hashMap: t });
         continue;
       }
       // A string names a resource only under a key that says so (`"vae": "x"`, `"loras": ["a"]`);
@@ -472,9 +475,23 @@ class Walk {
       const c = part.lastIndexOf(':');
       if (c < 0) continue;
       const { type: t, name } = hashMapKey(part.slice(0, c), type);
-      if (t && name) this.add(t, name, hashesOf(part.slice(c + 1), t));
+      if (!t) continue;
+      const hs = hashesOf(part.slice(c + 1), t);
+      const label = name ?? Object.values(hs)[0];
+      if (label) this.add(t, label, hs);
     }
   }
+}
+
+/** `{"SHA256": "…", "AutoV2": "…"}`: one resource's hashes by algorithm (not a name → hash map). */
+function algorithmMap(v: unknown): boolean {
+  if (!isObj(v)) return false;
+  let n = 0;
+  for (const k of Object.keys(v)) {
+    if (++n > 16) break;
+    if (HASH_KEYS.has(normKey(k))) return true;
+  }
+  return false;
 }
 
 function isResourceList(o: Json): boolean {
@@ -490,8 +507,9 @@ function hashMapKey(key: string, type: ResourceType | undefined): { type?: Resou
     const name = k.slice(colon + 1).trim();
     return t && name ? { type: t, name } : {};
   }
+  // `"model": "45a21ea00a"` in a hash map: the hash names the resource (its name is elsewhere).
   const typed = TYPE_KEYS[normKey(k)];
-  if (typed && !type) return { type: typed, name: k };
+  if (typed && !type) return { type: typed };
   return type && k ? { type, name: k } : {};
 }
 
