@@ -16,6 +16,7 @@ import { setPromptScreener } from '../../src/provenance/prompt-screen.js';
 import { DEFAULT_SCAN_CONFIG, type ScanConfig } from '../../src/scan/config.js';
 import { scan } from '../../src/scan/pipeline.js';
 import type { ItemReport } from '../../src/scan/types.js';
+import { modelNameSha256 } from '../../src/signals/model-refs.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { PROJECT_ROOT } from '../helpers/fixtures.js';
 import { tEXt, withChunks } from './build.js';
@@ -78,7 +79,8 @@ describe('provenance in scan', () => {
       prompt: 'a meadow',
       negativePrompt: 'night',
     });
-    expect(fooocus?.signals.resourceHashes).toEqual([`sha256:${BASE_SHA}`]);
+    // The hash, and the file name as a model-name (SHA-256 of the normalised stem `base`).
+    expect(fooocus?.signals.resourceHashes).toEqual([`sha256:${BASE_SHA}`, `model-name:${modelNameSha256('base')}`]);
     expect(swarm?.verdict).toBe('flag');
     expect(swarm?.reasons).toEqual([
       expect.objectContaining({ rule: 'resource-match', ref: 'bad-models', score: 0.9 }),
