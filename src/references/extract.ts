@@ -227,6 +227,19 @@ function* occurrences(lower: string, needle: string): Generator<number> {
   }
 }
 
+/** Posts repeat their links and names: normalising and hashing each once (bounded caches). */
+const MEMO_MAX = 4096;
+const urlMemo = new Map<string, string | undefined>();
+const refMemo = new Map<string, string[]>();
+const nameMemo = new Map<string, string | undefined>();
+function memo<T>(cache: Map<string, T>, key: string, fn: (k: string) => T): T {
+  if (cache.has(key)) return cache.get(key) as T;
+  const v = fn(key);
+  if (cache.size >= MEMO_MAX) cache.clear();
+  cache.set(key, v);
+  return v;
+}
+
 /** URL triggers: where a link starts, from the trigger's position. */
 const URL_TRIGGERS: {
   needle: string;
@@ -271,10 +284,10 @@ function scanUrls(text: string, lower: string, out: Found): void {
     const e = trimUrlEnd(text, start, end);
     if (e - start < 4 || e - start > MAX_URL) return end;
     const url = cleanUrl(text.slice(start, e));
-    const h = urlSha256(url);
+    const h = memo(urlMemo, url, urlSha256);
     if (h === undefined) return end;
     out.add('url', start, e, [{ type: 'url-sha256', value: h }]);
-    const refs = modelRefsOf(url);
+    const refs = memo(refMemo, url, modelRefsOf) as string[];
     if (refs.length > 0)
       out.add(
         'model-ref',
@@ -350,7 +363,7 @@ function scanLoraTags(text: string, lower: string, out: Found): void {
       const inner = text.slice(i + needle.length, close);
       const colon = inner.indexOf(':');
       const name = (colon < 0 ? inner : inner.slice(0, colon)).trim();
-      const h = modelNameSha256(name);
+      const h = memo(nameMemo, name, modelNameSha256);
       if (h) out.add('model-name', i, close + 1, [{ type: 'model-name', value: h }]);
     }
   }
@@ -368,7 +381,7 @@ function scanModelFiles(text: string, lower: string, out: Found): void {
       prev = after;
       if (b === i) continue;
       const name = text.slice(b, after);
-      const h = modelNameSha256(name);
+      const h = memo(nameMemo, name, modelNameSha256);
       if (h) out.add('model-name', b, after, [{ type: 'model-name', value: h }]);
     }
   }
