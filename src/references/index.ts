@@ -15,7 +15,15 @@
 import type { Finding } from '../scan/types.js';
 import { findReferences, type Reference, ReferenceScanner } from './extract.js';
 
-export { findReferences, MAX_REFERENCES, OVERLAP, type Reference, ReferenceScanner } from './extract.js';
+export {
+  findReferences,
+  MAX_REFERENCES,
+  OVERLAP,
+  type Reference,
+  type ReferenceKind,
+  ReferenceScanner,
+  type ReferenceSignal,
+} from './extract.js';
 
 /** Signal values kept per list (a saved page can hold thousands of links). */
 export const MAX_SIGNAL_VALUES = 1000;
