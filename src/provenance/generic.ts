@@ -378,7 +378,7 @@ class Walk {
     let name: string | undefined;
     let kind: ResourceType | undefined;
     let hashes: ResourceHashes = {};
-    let hashValues: [unknown, string][] = [];
+    const hashValues: [unknown, string][] = [];
     let versionId: number | undefined;
     let air: string | undefined;
     // Sibling typed names and hashes: {"Model": "x", "Model hash": "…", "VAE": "y", "VAE hash": "…"}.
@@ -413,7 +413,6 @@ class Walk {
       name = named.get(f.type); // {"model": {"model": "x", "hash": …}}
     const type = kind ?? f.type ?? (name && MODEL_FILE.test(name) ? (typeFromName(name) ?? 'checkpoint') : undefined);
     for (const [hv, hk] of hashValues) if (type) hashes = { ...hashes, ...hashesOf(hv, type, hk) };
-    hashValues = [];
     const isResource =
       type !== undefined && (name !== undefined || Object.keys(hashes).length > 0 || air !== undefined);
     if (isResource && type) {
