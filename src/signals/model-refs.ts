@@ -10,7 +10,9 @@
  *   `loras/Bad-Lora v2.safetensors`, `bad_lora_v2` and `<lora:bad_lora_v2:0.8>` are one name.
  *   A bank imports plain file names (hashed on import) or their 64-hex hashes.
  * - `model-ref`: a model on a hub, as `civitai:model:<id>`, `civitai:version:<id>` or
- *   `hf:<owner>/<repo>` (`hf:datasets/<owner>/<repo>`, `hf:spaces/<owner>/<repo>`), lower case.
+ *   `hf:<sha256>` for a Hugging Face repository: the SHA-256 of `<owner>/<repo>` lower case
+ *   (`datasets/<owner>/<repo>`, `spaces/<owner>/<repo>` for those), a hash because a repository's
+ *   name is text. Banks import `hf:<owner>/<repo>` as written and hash it.
  *   A bank imports these forms or hub URLs and AIR URNs, which parse to the model id when the
  *   URL names one (`civitai.com/models/123/slug?modelVersionId=456` → `civitai:model:123`), else
  *   the version (`civitai.com/api/download/models/456` → `civitai:version:456`). Text that names
@@ -112,6 +114,15 @@ const HF_KINDS = new Set(['datasets', 'spaces']);
 const REPO_PART = /^[a-z0-9][a-z0-9._-]{0,95}$/;
 const ID = /^\d{1,12}$/;
 
+/**
+ * `hf:<owner>/<repo>` → `hf:<SHA-256 of "<owner>/<repo>">`: a repository's name is text its owner
+ * chose (it can itself be abusive), so it is kept as a hash, as links are (`url-sha256`).
+ */
+function hfHashed(ref: string): string {
+  if (!ref.startsWith('hf:')) return ref;
+  return `hf:${createHash('sha256').update(ref.slice(3), 'utf8').digest('hex')}`;
+}
+
 const stripId = (s: string | undefined): string | undefined => {
   if (s === undefined) return undefined;
   const m = /^(\d{1,12})/.exec(s);
@@ -132,7 +143,8 @@ export function modelRefsOf(input: string): string[] {
     /^(civitai:(?:model|version):\d{1,12}|hf:(?:(?:datasets|spaces)\/)?[a-z0-9][a-z0-9._-]{0,95}\/[a-z0-9][a-z0-9._-]{0,95})$/.exec(
       lower,
     );
-  if (direct) return [direct[1] as string];
+  if (direct) return [hfHashed(direct[1] as string)];
+  if (/^hf:[0-9a-f]{64}$/.test(lower)) return [lower];
   // AIR: urn:air:<ecosystem>:<type>:civitai:<model>@<version>
   if (lower.startsWith('urn:air:')) {
     const parts = lower.split(':');
@@ -189,7 +201,7 @@ export function modelRefsOf(input: string): string[] {
     } else if (HF_RESERVED.has(seg[0] ?? '')) return [];
     const [owner, repo] = rest;
     if (!owner || !repo || !REPO_PART.test(owner) || !REPO_PART.test(repo)) return [];
-    return [`hf:${kind}${owner}/${repo}`];
+    return [hfHashed(`hf:${kind}${owner}/${repo}`)];
   }
   return [];
 }
@@ -215,8 +227,8 @@ export const modelRefSignal: SignalType = {
     const match = parseModelRef(a) === parseModelRef(b);
     return { match, distance: match ? 0 : 1 };
   },
-  examples: ['civitai:model:12345', 'civitai:version:67890', 'hf:example-org/example-model'],
+  examples: ['civitai:model:12345', 'civitai:version:67890', hfHashed('hf:example-org/example-model')],
   matching: 'exact',
-  detect: (value) => /^(civitai:(model|version):\d+|hf:\S+\/\S+)$/i.test(value.trim()),
+  detect: (value) => /^(civitai:(model|version):\d+|hf:\S+\/\S+|hf:[0-9a-f]{64})$/i.test(value.trim()),
   index: exactIndexKind,
 };

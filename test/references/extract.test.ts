@@ -6,6 +6,7 @@
  * never throws; linear time on 1 and 10 MB texts, adversarial ones included. All names, hashes and
  * hosts here are made up; prompts are benign.
  */
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WardError } from '../../src/errors.js';
@@ -27,6 +28,7 @@ import {
 import { urlSha256 } from '../../src/signals/url.js';
 
 const SHA = 'ab12'.repeat(16);
+const hf = (repo: string) => `hf:${createHash('sha256').update(repo).digest('hex')}`;
 const MD5 = '0f1e'.repeat(8);
 
 const signalsOf = (refs: Reference[]) => refs.flatMap((r) => r.signals.map((s) => `${s.type}:${s.value}`));
@@ -66,8 +68,8 @@ describe('references in text', () => {
     expect(refs.map((r) => r.signals.map((s) => s.value))).toEqual([
       ['civitai:model:12345', 'civitai:version:678'],
       ['civitai:version:999'],
-      ['hf:example-org/example-model'],
-      ['hf:datasets/org/set'],
+      [hf('example-org/example-model')],
+      [hf('datasets/org/set')],
       ['civitai:model:111', 'civitai:version:222'],
     ]);
     const names = findReferences(text).filter((r) => r.kind === 'model-name');
@@ -151,8 +153,10 @@ describe('model-name and model-ref signal types', () => {
   it('model-ref: normalised ids, hub URLs and AIRs; a URL with a model and its version lists the model', () => {
     expect(modelRefSignal.parse('https://civitai.com/models/12/x?modelVersionId=34')).toBe('civitai:model:12');
     expect(modelRefSignal.parse('civitai.com/api/download/models/34')).toBe('civitai:version:34');
-    expect(modelRefSignal.parse('HF:Org/Repo')).toBe('hf:org/repo');
-    expect(modelRefSignal.parse('https://hf.co/Org/Repo/tree/main')).toBe('hf:org/repo');
+    // A repository's name is text: kept as the SHA-256 of `owner/repo`, lower case.
+    expect(modelRefSignal.parse('HF:Org/Repo')).toBe(hf('org/repo'));
+    expect(modelRefSignal.parse('https://hf.co/Org/Repo/tree/main')).toBe(hf('org/repo'));
+    expect(modelRefSignal.parse(hf('org/repo'))).toBe(hf('org/repo'));
     expect(modelRefSignal.parse('urn:air:sd1:checkpoint:civitai:5@6')).toBe('civitai:model:5');
     expect(modelRefsOf('https://civitai.com/api/v1/model-versions/77')).toEqual(['civitai:version:77']);
     for (const bad of ['https://example.org/models/1', 'https://huggingface.co/docs/x', 'civitai:model:x', ''])
