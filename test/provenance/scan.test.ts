@@ -171,4 +171,26 @@ describe('provenance in scan', () => {
     expect(reports[2]?.matches.map((m) => m.signal)).toEqual(['blake3']);
     store.close();
   });
+
+  it('issue 21: an unknown generator’s JSON with its own key names is traced to its checkpoint: yes, and flagged by the bank', async () => {
+    const unknown = join(dir, 'unknown-tool.png');
+    const json = JSON.stringify({
+      tool: 'SomeNewUI 0.1',
+      Generation: { PositivePrompt: 'a meadow', Steps: 28, SamplerName: 'euler', CFG: 5 },
+      Checkpoint: { FileName: 'models/checkpoints/base.safetensors', SHA_256: LORA_SHA },
+    });
+    writeFileSync(unknown, withChunks(await sceneImage(7, 'png', 320, 240), [tEXt('gen_params', json)]));
+    const store = SqliteStore.open(':memory:');
+    store.createBank('bad-models');
+    await store.importEntries('bad-models', rows([LORA_SHA]));
+    const [r] = await run([unknown], Matcher.open(store, { snapshotDir: null }));
+    expect(r?.findings[0]?.data).toMatchObject({
+      aiGenerated: 'yes',
+      resources: [{ type: 'checkpoint', name: 'models/checkpoints/base.safetensors', hashes: { sha256: LORA_SHA } }],
+    });
+    expect(r?.signals.resourceHashes).toContain(`sha256:${LORA_SHA}`);
+    expect(r?.verdict).toBe('flag');
+    expect(r?.reasons).toEqual([expect.objectContaining({ rule: 'resource-match', ref: 'bad-models' })]);
+    store.close();
+  });
 });
