@@ -141,6 +141,27 @@ export function overflowBytes(): usize {
   return overflowEnd - overflowAt;
 }
 
+/**
+ * Restoring a built segment from its memory image (a snapshot of hashes, ids, tables, positions
+ * and overflow records, as laid out by reserve() with the same count, chunks and lengths): makes
+ * room for `bytes` of overflow records; the host then writes the image from reserve()'s address
+ * to imageEnd() and calls finishBuild().
+ */
+export function adoptOverflow(bytes: usize): bool {
+  overflowEnd = overflowAt + bytes;
+  return growTo(overflowEnd);
+}
+
+/** End of a built segment's image (hashes, ids, tables, positions, overflow records). */
+export function imageEnd(): usize {
+  return overflowEnd;
+}
+
+/** Length in bits of chunk c as laid out by reserve(). */
+export function chunkLength(c: i32): u32 {
+  return c >= 0 && c < MAX_CHUNKS ? load<u32>(info(c), 4) : 0;
+}
+
 /** The folded touch loads (keeps them from being optimised away). */
 export function touched(): u32 {
   return sink;

@@ -7,6 +7,7 @@ import { modelInspector } from './models/inspector.js';
 import { definePlugin } from './plugin.js';
 import { imageInspector } from './provenance/inspector.js';
 import { archiveSniffer } from './scan/extractors/archive.js';
+import { classifierExtractor } from './scan/extractors/classifier.js';
 import { imageSniffer, pdqExtractor } from './scan/extractors/image.js';
 import { modelExtractor, modelSniffer } from './scan/extractors/model.js';
 import { provenanceExtractor } from './scan/extractors/provenance.js';
@@ -49,7 +50,8 @@ export const builtinPlugin = definePlugin({
     { ...textSniffer, name: 'text', order: 100 },
   ],
   // Provenance first: its metadata is read even when the pixels then fail to decode for PDQ.
-  extractors: [provenanceExtractor, pdqExtractor, modelExtractor, textExtractor, vpdqExtractor],
+  // The classifiers are opt-in (scan config `classifiers`), after PDQ: the same decoded pixels.
+  extractors: [provenanceExtractor, pdqExtractor, classifierExtractor, modelExtractor, textExtractor, vpdqExtractor],
   inspectors: [modelInspector, imageInspector],
   // Model training tags, titles and comments, and image prompts, go to the text screener (src/text).
   screeners: {

@@ -40,7 +40,7 @@ export const ERROR_CODES = {
   },
   WARD_ERR_ARCHIVE_CORRUPT: {
     kind: 'input',
-    doc: 'An archive (zip, tar, gzip) is truncated or malformed; entries read before the damage are kept.',
+    doc: 'An archive (zip, tar, gzip, 7z, RAR) is truncated or malformed, or an entry is encrypted (never guessed at: the item also gets an `archive.encrypted` finding); entries read before the damage are kept.',
   },
   WARD_ERR_METADATA_CORRUPT: {
     kind: 'input',
@@ -61,7 +61,7 @@ export const ERROR_CODES = {
   },
   WARD_ERR_LIMIT_ARCHIVE: {
     kind: 'limit',
-    doc: 'An archive entry breaks an archive limit (nesting depth, entry count, entry or total size, compression ratio: zip-bomb guards).',
+    doc: 'An archive entry breaks an archive limit (nesting depth, entry count, entry or total size, compression ratio: zip-bomb guards; 7z/RAR: also a decoder dictionary over 1 GiB).',
   },
   WARD_ERR_LIMIT_METADATA: {
     kind: 'limit',
@@ -210,6 +210,10 @@ export const ERROR_CODES = {
   },
   // config / usage
   WARD_ERR_CONFIG_INVALID: { kind: 'config', doc: 'An option or configuration value is invalid.' },
+  WARD_ERR_DB_NOT_FOUND: {
+    kind: 'config',
+    doc: 'The database named by --db or WARD_DB does not exist (commands that only read never create one).',
+  },
   WARD_ERR_PLUGIN_INVALID: {
     kind: 'config',
     doc: 'A plugin cannot be loaded, or its manifest conflicts with another (duplicate names, unknown content types).',
@@ -218,7 +222,7 @@ export const ERROR_CODES = {
   // dependency
   WARD_ERR_DEPENDENCY_MISSING: {
     kind: 'dependency',
-    doc: 'A native or built dependency (sharp, the PDQ WebAssembly kernel, ffmpeg and ffprobe for videos) could not be loaded.',
+    doc: 'A native or built dependency (sharp, the PDQ WebAssembly kernel, ffmpeg and ffprobe for videos, 7z-wasm for 7z and RAR, nsfwjs, face-api and TensorFlow.js for the opt-in classifiers) could not be loaded.',
   },
   // internal
   WARD_ERR_INTERNAL: { kind: 'internal', doc: 'A bug in Ward. Please report it.' },

@@ -30,6 +30,7 @@ export type { ExchangeConnector } from './exchanges/types.js';
 export type { InspectContext, Inspector } from './inspect/types.js';
 // Limits passed to every decoder.
 export { DEFAULT_LIMITS, type Limits } from './limits.js';
+export { CompactExactIndex, type CompactExactStats, compactExactIndexKind } from './match/compact-exact-index.js';
 export { ExactIndex, exactIndexKind, isPrefixQuery, type PrefixQuery } from './match/exact-index.js';
 export { LinearPdqIndex } from './match/linear.js';
 export { LinearSignalIndex, linearIndexKind } from './match/linear-index.js';

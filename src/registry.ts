@@ -217,9 +217,10 @@ export class Registry {
     }
     if (found.length > 1) {
       const names = found.map((t) => t.name);
+      const [a, b, ...rest] = names;
       throw new WardError(
         'WARD_ERR_SIGNAL_INVALID',
-        `A ${HEX.test(v) ? `${v.length}-hex ` : ''}value may be ${names.join(' or ')}: give the signal type (--signal, a signal column or field)`,
+        `A ${HEX.test(v) ? `${v.length}-hex ` : ''}value may be ${a} or ${b}${rest.length > 0 ? ` (or ${rest.join(', ')})` : ''}: give the signal type (--signal, a signal column or field)`,
         { expected: 'a signal type', actual: names.join(', ') },
       );
     }

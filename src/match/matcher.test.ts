@@ -9,14 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ParsedEntry } from '../banks/types.js';
+import type { Bank, ParsedEntry } from '../banks/types.js';
 import { sceneImage, variant } from '../demo/images.js';
 import { WardError } from '../errors.js';
 import { hashImage, type ImageHashes } from '../signals/image.js';
 import { pdqDistance, pdqToBytes } from '../signals/pdq/distance.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { Matcher, type MatchSignals, signalsOf } from './matcher.js';
-import { PdqIndex } from './pdq-index.js';
+import { loadPdqIndexFile, PdqIndex } from './pdq-index.js';
 
 type Row = [signal: string, value: string, labels?: string[]];
 
@@ -48,11 +48,15 @@ function signals(h: ImageHashes, withDihedral = false): MatchSignals {
   return withDihedral && pdqDihedral ? { ...rest, pdqDihedral } : rest;
 }
 
-/** The snapshot file of a bank version: `<name>#<bank id>@v<version>.pdq` (the id keeps a re-created bank from reading a stale one). */
+/**
+ * The PDQ snapshot file of a bank version: `<name>#<bank id>@v<version>r<removal seq>.pdq.pdq-mih`
+ * (the id keeps a re-created bank from reading a stale one; the removal sequence is the bank's
+ * removal log position the snapshot includes).
+ */
 function snapshotName(store: SqliteStore, name: string, version: number): string {
   const b = store.getBank(name);
   if (!b) throw new Error(`no bank ${name}`);
-  return `${name}#${b.id}@v${version}.pdq`;
+  return `${name}#${b.id}@v${version}r${store.lastRemovalSeq(b)}.pdq.pdq-mih`;
 }
 
 const dirs: string[] = [];
@@ -385,20 +389,24 @@ describe('index snapshots beside a file database', () => {
     store.createBank('zero');
     await bank(store, 'blk', rows);
     const id = store.getBank('blk')?.id;
-    return { store, path, snap: (v) => join(`${path}.index`, `blk#${id}@v${v}.pdq`) };
+    const seq = store.lastRemovalSeq(store.getBank('blk') as Bank);
+    return { store, path, snap: (v) => join(`${path}.index`, `blk#${id}@v${v}r${seq}.pdq.pdq-mih`) };
   }
 
   const summary = (m: Matcher, h: ImageHashes) =>
     m.match(signals(h)).matches.map((x) => [x.bank, x.signal, x.value, x.distance, x.entryId]);
 
-  it('writes <db>.index/<bank>#<id>@v<version>.pdq and loads it on reopen, with the same results', async () => {
+  it('writes <db>.index/<bank>#<id>@v<version>r<seq>.pdq.pdq-mih and loads it on reopen, with the same results', async () => {
     const { store, path, snap } = await fileStore();
     expect(existsSync(snap(1))).toBe(false);
     const first = Matcher.open(store);
     expect(existsSync(snap(1))).toBe(true);
-    expect(readdirSync(`${path}.index`).sort()).toEqual(
-      [snapshotName(store, 'blk', 1), snapshotName(store, 'zero', 0)].sort(),
-    );
+    // One snapshot per signal type a bank has entries of (blk: pdq; its md5 index kind has no
+    // snapshots yet; the empty bank none).
+    expect(readdirSync(`${path}.index`).sort()).toEqual([
+      snapshotName(store, 'blk', 1).replace('.pdq.pdq-mih', '.md5.exact-sorted'),
+      snapshotName(store, 'blk', 1),
+    ]);
     const before = statSync(snap(1));
     const want = summary(first, resized);
     const wantOrig = summary(first, orig);
@@ -487,9 +495,10 @@ describe('index snapshots beside a file database', () => {
     expect(existsSync(`${path}.index`)).toBe(false);
     const elsewhere = join(tempDir(), 'snaps');
     const m = Matcher.open(store, { snapshotDir: elsewhere });
-    expect(readdirSync(elsewhere).sort()).toEqual(
-      [snapshotName(store, 'blk', 1), snapshotName(store, 'zero', 0)].sort(),
-    );
+    expect(readdirSync(elsewhere).sort()).toEqual([
+      snapshotName(store, 'blk', 1).replace('.pdq.pdq-mih', '.md5.exact-sorted'),
+      snapshotName(store, 'blk', 1),
+    ]);
     expect(summary(m, resized)).toHaveLength(1);
     store.close();
   });
@@ -528,7 +537,9 @@ describe('REGRESSION: PdqIndex.load from a Buffer view', () => {
     await bank(store, 'blk', rows);
     Matcher.open(store);
     const file = join(`${path}.index`, snapshotName(store, 'blk', 1));
-    const fromFile = readFileSync(file);
+    // The Matcher's snapshot is an index image (loadPdqIndexFile); its serialize() form is what
+    // PdqIndex.load reads from memory.
+    const fromFile = Buffer.from(loadPdqIndexFile(file).serialize());
     const host = Buffer.alloc(fromFile.length + 11, 0xee);
     fromFile.copy(host, 3);
     const view = host.subarray(3, 3 + fromFile.length);
@@ -563,7 +574,7 @@ describe('REGRESSION: PdqIndex.load from a Buffer view', () => {
     await store.importEntries('big', gen());
     const dir = tempDir();
     Matcher.open(store, { snapshotDir: dir });
-    const fromFile = readFileSync(join(dir, snapshotName(store, 'big', 1)));
+    const fromFile = Buffer.from(loadPdqIndexFile(join(dir, snapshotName(store, 'big', 1))).serialize());
     const host = Buffer.alloc(fromFile.length + 5);
     fromFile.copy(host, 1);
     const index = PdqIndex.load(host.subarray(1, 1 + fromFile.length));

@@ -4,6 +4,8 @@
  * linear (brute-force) one. The instance's memory holds the hashes, ids and bucket tables.
  * @internal
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { WardError } from '../errors.js';
 import { builtFile } from '../runtime-paths.js';
 import { instantiateWasm } from '../wasm.js';
@@ -23,10 +25,26 @@ interface IndexExports {
   query(radius: number): number;
   plan(radius: number): number;
   overflowBytes(): number;
+  adoptOverflow(bytes: number): boolean;
+  imageEnd(): number;
+  chunkLength(c: number): number;
 }
 
+const WASM_FILE = builtFile(import.meta.url, './pdq-index.wasm');
+
 function instantiate(): IndexExports {
-  return instantiateWasm<IndexExports>(builtFile(import.meta.url, './pdq-index.wasm'), 'PDQ index');
+  return instantiateWasm<IndexExports>(WASM_FILE, 'PDQ index');
+}
+
+let digest: Uint8Array | undefined;
+
+/**
+ * SHA-256 of the index kernel (pdq-index.wasm): segment images record it, and an image made by
+ * another kernel (whose memory layout may differ) is rejected instead of misread.
+ */
+export function kernelDigest(): Uint8Array {
+  digest ??= new Uint8Array(createHash('sha256').update(readFileSync(WASM_FILE)).digest());
+  return digest;
 }
 
 /** Most entries one segment holds: positions are stored in 3 bytes. */
@@ -169,14 +187,15 @@ export class PdqSegment {
   count: number;
   readonly reserved: number;
 
-  /** A segment with room for `reserved` entries; multi-index when chunks > 0. */
-  constructor(reserved: number, chunks: number) {
+  /** A segment with room for `reserved` entries; multi-index when chunks > 0 (lengths: chunkLengths()). */
+  constructor(reserved: number, chunks: number, lengths?: readonly number[]) {
     if (reserved > MAX_SEGMENT_ENTRIES) throw new WardError('WARD_ERR_INTERNAL', 'Segment too large');
     this.k = instantiate();
     this.chunks = chunks;
     this.reserved = reserved;
     this.count = reserved;
-    if (chunks > 0) for (const [c, len] of chunkLengths(reserved, chunks).entries()) this.k.setChunkLength(c, len);
+    if (chunks > 0)
+      for (const [c, len] of (lengths ?? chunkLengths(reserved, chunks)).entries()) this.k.setChunkLength(c, len);
     this.base = this.k.reserve(reserved, chunks, this.capacity);
     if (this.base === 0)
       throw new WardError('WARD_ERR_INTERNAL', 'Out of memory for the PDQ index', { actual: reserved });
@@ -214,6 +233,52 @@ export class PdqSegment {
     }
     // build() moves the results after the tables' overflow records.
     this.cached = undefined;
+  }
+
+  /** Chunk lengths in bits as laid out (multi-index segments). */
+  lengths(): number[] {
+    return Array.from({ length: this.chunks }, (_, c) => this.k.chunkLength(c));
+  }
+
+  /** Bytes of the tables' overflow records. */
+  overflowBytes(): number {
+    return this.k.overflowBytes();
+  }
+
+  /**
+   * The built segment's memory image: hashes, ids, tables, positions, overflow records (from the
+   * address reserve() returned to the end of the overflow records). A view: copy or write it out
+   * before the next call into the segment.
+   */
+  image(): Uint8Array {
+    return new Uint8Array(this.k.memory.buffer, this.base, this.k.imageEnd() - this.base);
+  }
+
+  /**
+   * A built segment from an image() of one laid out with the same count, chunks and lengths:
+   * `fill(view)` writes the image into the new instance's memory. Undefined when the layout does
+   * not come out at `imageBytes` (the caller rejects the snapshot).
+   */
+  static restore(
+    count: number,
+    chunks: number,
+    lengths: readonly number[],
+    overflowBytes: number,
+    imageBytes: number,
+    fill: (view: Uint8Array) => void,
+  ): PdqSegment | undefined {
+    const s = new PdqSegment(count, chunks, lengths);
+    if (chunks > 0 && s.lengths().some((len, c) => len !== lengths[c])) return undefined;
+    if (!s.k.adoptOverflow(overflowBytes))
+      throw new WardError('WARD_ERR_INTERNAL', 'Out of memory for the PDQ index', { actual: count });
+    if (s.k.imageEnd() - s.base !== imageBytes) return undefined;
+    fill(s.image());
+    if (chunks > 0 && !s.k.finishBuild())
+      throw new WardError('WARD_ERR_INTERNAL', 'Out of memory for the PDQ index', { actual: count });
+    const ids = s.ids();
+    s.sorted = ids.every((id, i) => i === 0 || id > (ids[i - 1] as number));
+    s.cached = undefined;
+    return s;
   }
 
   /** Ids ascending (built from the store or sorted): has() can binary-search. */

@@ -533,7 +533,7 @@ describe('readArchive: arguments and resources', () => {
     await expect(missing.next()).rejects.toMatchObject({ code: 'WARD_ERR_INPUT_NOT_FOUND' });
     const dir = join(tmp, 'dir');
     mkdirSync(dir);
-    for (const format of ['zip', 'tar', 'gzip'] as const) {
+    for (const format of ['zip', 'tar', 'gzip', '7z', 'rar'] as const) {
       await expect(readAll({ path: dir }, format)).rejects.toSatisfy(
         (e) => WardError.is(e) && e.code === 'WARD_ERR_INPUT_NOT_FOUND',
       );
@@ -543,7 +543,7 @@ describe('readArchive: arguments and resources', () => {
   it('throws WARD_ERR_INPUT_TYPE at the call for a bad source, format or limit', () => {
     const bad = (f: () => unknown) => expect(f).toThrow(expect.objectContaining({ code: 'WARD_ERR_INPUT_TYPE' }));
     bad(() => readArchive({} as { path: string }, 'zip'));
-    bad(() => readArchive({ bytes: A }, 'rar' as ArchiveFormat));
+    bad(() => readArchive({ bytes: A }, 'arj' as ArchiveFormat));
     bad(() => readArchive({ bytes: A }, 'zip', { maxEntries: 0 }));
     bad(() => readArchive({ bytes: A }, 'zip', { maxRatio: 1.5 }));
     // Other keys (the scan's maxDepth) are ignored.

@@ -1,7 +1,8 @@
 /**
  * @module media/archive
- * Reads zip, tar and gzip (tar.gz or a single gzipped file) as streams, one level deep, never
- * unpacking to disk: each regular-file entry's bytes are read into memory, one entry at a time,
+ * Reads zip, tar and gzip (tar.gz or a single gzipped file) as streams, and 7z and RAR through
+ * 7-Zip in WebAssembly (media/sevenzip), one level deep, never unpacking to disk: each
+ * regular-file entry's bytes are read into memory, one entry (7z/RAR: one batch) at a time,
  * and yielded. Nested archives are the caller's business (it calls readArchive on an entry's bytes).
  *
  * Hostile input is expected: sizes and ratios are checked before inflating (zip bombs, overlapping
@@ -16,8 +17,9 @@ import zlib from 'node:zlib';
 import tar from 'tar-stream';
 import yauzl from 'yauzl';
 import { invalidParameter, WardError } from '../errors.js';
+import { type ListedEntry, type Listing, openSevenZip, type SevenZipArchive } from './sevenzip.js';
 
-export type ArchiveFormat = 'zip' | 'tar' | 'gzip';
+export type ArchiveFormat = 'zip' | 'tar' | 'gzip' | '7z' | 'rar';
 
 /** Zip-bomb guards, per archive (one level: a nested archive gets its own budget). */
 export interface ArchiveLimits {
@@ -46,7 +48,14 @@ export const DEFAULT_ARCHIVE_LIMITS: Readonly<ArchiveLimits> = Object.freeze({
  */
 export type ArchiveEntry =
   | { name: string; index: number; size: number; bytes: Uint8Array; unsafeName?: true }
-  | { name: string; index: number; error: { code: string; message: string }; unsafeName?: true };
+  | {
+      name: string;
+      index: number;
+      error: { code: string; message: string };
+      unsafeName?: true;
+      /** The entry (or, for the `(archive)` label, the whole archive) is encrypted: never guessed at. */
+      encrypted?: true;
+    };
 
 const CORRUPT = 'WARD_ERR_ARCHIVE_CORRUPT';
 const LIMIT = 'WARD_ERR_LIMIT_ARCHIVE';
@@ -59,6 +68,7 @@ const RATIO_FLOOR_BYTES = 1024 * 1024;
 /** Enough of a gzip file to find FNAME behind an FEXTRA field of any size. */
 const GZIP_HEAD_BYTES = 10 + 2 + 0xffff + 4096;
 const ZIP_LOCAL_SIGNATURE = 0x04034b50;
+const SEVEN_ZIP_SIGNATURE = '7z\xbc\xaf\x27\x1c';
 
 function ascii(head: Uint8Array, offset: number, text: string): boolean {
   if (head.length < offset + text.length) return false;
@@ -76,6 +86,8 @@ export function sniffArchive(head: Uint8Array): ArchiveFormat | undefined {
   if (ascii(head, 0, 'PK\x03\x04') || ascii(head, 0, 'PK\x05\x06')) return 'zip';
   if (head.length >= 3 && head[0] === 0x1f && head[1] === 0x8b && head[2] === 0x08) return 'gzip';
   if (isUstar(head)) return 'tar';
+  if (ascii(head, 0, SEVEN_ZIP_SIGNATURE)) return '7z';
+  if (ascii(head, 0, 'Rar!\x1a\x07\x00') || ascii(head, 0, 'Rar!\x1a\x07\x01\x00')) return 'rar';
   return undefined;
 }
 
@@ -96,8 +108,8 @@ export function readArchive(
   if (typeof s !== 'object' || s === null || !(typeof s.path === 'string' || s.bytes instanceof Uint8Array)) {
     throw invalidParameter('source', 'an object with a `path` string or `bytes` Uint8Array', source);
   }
-  if (format !== 'zip' && format !== 'tar' && format !== 'gzip') {
-    throw invalidParameter('format', "'zip', 'tar' or 'gzip'", format);
+  if (format !== 'zip' && format !== 'tar' && format !== 'gzip' && format !== '7z' && format !== 'rar') {
+    throw invalidParameter('format', "'zip', 'tar', 'gzip', '7z' or 'rar'", format);
   }
   return readOne(source, format, resolveArchiveLimits(limits));
 }
@@ -142,7 +154,8 @@ async function* readOne(
   try {
     if (format === 'zip') yield* readZip(src, state);
     else if (format === 'tar') yield* readTar(src.stream(0), state);
-    else yield* readGzip(src, state);
+    else if (format === 'gzip') yield* readGzip(src, state);
+    else yield* readSevenZip(source, src, format, state);
   } catch (cause) {
     // An I/O failure mid-read (EIO, a file shrinking under us): reported like damage, not thrown.
     yield { name: ARCHIVE_LABEL, index: state.index, error: failure(cause) };
@@ -401,7 +414,8 @@ function planZipRecord(r: ZipRecord, state: ReadState): ZipPlan {
   const { label, flags, method, compressedSize, uncompressedSize } = r;
   // A directory carries no bytes; one that declares some is read like a file, so nothing hides there.
   if (/[/\\]$/.test(label.name) && uncompressedSize === 0) return 'skip';
-  if (flags & 0x1) return { entry: corruptEntry(label, 'Encrypted entry, not read'), stop: false };
+  if (flags & 0x1)
+    return { entry: { ...corruptEntry(label, 'Encrypted entry, not read'), encrypted: true }, stop: false };
   if (method !== 0 && method !== 8) {
     return { entry: corruptEntry(label, `Unsupported compression method ${method}, entry not read`), stop: false };
   }
@@ -842,4 +856,325 @@ function gzipName(head: Buffer): string | undefined {
   const end = head.indexOf(0, p);
   if (end <= p) return undefined;
   return head.toString('latin1', p, end);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7z and RAR: 7-Zip (media/sevenzip) lists the archive; every limit is checked on the declared
+// sizes before a byte is decompressed; the entries to read are then extracted in batches of
+// consecutive entries, each batch one pass of 7-Zip whose output is cut at the declared sizes.
+
+/** Declared bytes extracted per 7-Zip call (a single larger entry is extracted alone). */
+const SEVEN_BATCH_BYTES = 64 * 1024 * 1024;
+const SEVEN_BATCH_NAMES = 1000;
+/** Largest decoder dictionary or model an entry may declare: 7-Zip allocates it whole, up front. */
+export const MAX_DECODER_BYTES = 1024 * 1024 * 1024;
+/** The 7z AES-256 + SHA-256 coder id, as it appears in an encoded (encrypted) header. */
+const SEVEN_AES_CODER = Buffer.from([0x06, 0xf1, 0x07, 0x01]);
+
+interface SevenPlan {
+  listed: ListedEntry;
+  label: Label;
+  /** Set when the entry is to be read; otherwise `entry` says why not. */
+  read: boolean;
+  entry?: ArchiveEntry;
+}
+
+async function* readSevenZip(
+  source: { path: string } | { bytes: Uint8Array },
+  src: Source,
+  format: '7z' | 'rar',
+  state: ReadState,
+): AsyncGenerator<ArchiveEntry> {
+  if (await headersEncrypted(src, format)) {
+    const message = 'Archive is encrypted, its entry names too: not read (no password is ever tried)';
+    yield { name: ARCHIVE_LABEL, index: state.index, error: { code: CORRUPT, message }, encrypted: true };
+    return;
+  }
+  let archive: SevenZipArchive;
+  try {
+    archive = await openSevenZip(source, format);
+  } catch (cause) {
+    if (WardError.is(cause) && cause.code === 'WARD_ERR_DEPENDENCY_MISSING') {
+      yield { name: ARCHIVE_LABEL, index: state.index, error: { code: cause.code, message: cause.message } };
+    } else yield archiveError(state, cause);
+    return;
+  }
+  try {
+    const { plans, stopped } = planSevenZip(archive.listing, state);
+    const reads = plans.filter((p) => p.read);
+    let i = 0;
+    while (i < plans.length) {
+      if (!plans[i]!.read) {
+        yield plans[i]!.entry!;
+        i++;
+        continue;
+      }
+      let j = i;
+      let bytes = 0;
+      let count = 0;
+      while (j < plans.length) {
+        const q = plans[j]!;
+        if (q.read) {
+          const size = q.listed.size!;
+          if (count > 0 && (bytes + size > SEVEN_BATCH_BYTES || count >= SEVEN_BATCH_NAMES)) break;
+          bytes += size;
+          count++;
+        }
+        j++;
+      }
+      const range = plans.slice(i, j);
+      const results = await extractSevenBatch(
+        archive,
+        range.filter((p) => p.read),
+        reads,
+      );
+      for (const p of range) {
+        if (!p.read) yield p.entry!;
+        else {
+          const r = results.get(p)!;
+          results.delete(p); // held only until the consumer has it
+          yield r;
+        }
+      }
+      i = j;
+    }
+    if (archive.listing.error !== undefined && !stopped) {
+      const message = `Archive is truncated or malformed: ${archive.listing.error}`;
+      yield corruptEntry({ name: ARCHIVE_LABEL, index: state.index }, message);
+    }
+  } finally {
+    archive.close();
+  }
+}
+
+/** Encrypted headers (7z -mhe, RAR -hp): even the listing would need the password. */
+async function headersEncrypted(src: Source, format: '7z' | 'rar'): Promise<boolean> {
+  const head = await src.read(0, 32);
+  if (format === 'rar') {
+    if (head.length >= 12 && head[6] === 0x00) {
+      // RAR 4: the main header (CRC16, type 0x73, flags) follows the 7-byte mark; 0x0080 = headers encrypted.
+      return head[9] === 0x73 && (head.readUInt16LE(10) & 0x0080) !== 0;
+    }
+    // RAR 5: the first block after the 8-byte mark is the archive encryption header (type 4).
+    let p = 12; // after the block's CRC32
+    const size = readVint(head, p);
+    if (size === undefined) return false;
+    p = size.next;
+    return readVint(head, p)?.value === 4;
+  }
+  if (head.length < 32) return false;
+  const offset = head.readBigUInt64LE(12);
+  const size = head.readBigUInt64LE(20);
+  if (size === 0n || offset > BigInt(src.size)) return false;
+  // An encoded header (0x17) is packed by coders listed in its first bytes; AES among them = encrypted.
+  const header = await src.read(32 + Number(offset), Number(size < 256n ? size : 256n));
+  return header[0] === 0x17 && header.includes(SEVEN_AES_CODER);
+}
+
+function readVint(buf: Buffer, at: number): { value: number; next: number } | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let p = at; p < buf.length && p < at + 10; p++) {
+    const b = buf[p]!;
+    value += (b & 0x7f) * scale;
+    scale *= 128;
+    if (!(b & 0x80)) return { value, next: p + 1 };
+  }
+  return undefined;
+}
+
+/** Every record's fate, from the listing alone (nothing is decompressed here). */
+function planSevenZip(listing: Listing, state: ReadState): { plans: SevenPlan[]; stopped: boolean } {
+  const { entries } = listing;
+  // Solid blocks (7z) are decompressed as one stream: their ratio is the block's.
+  const blocks = new Map<number, { size: number; packed: number }>();
+  for (const e of entries) {
+    if (e.block === undefined || e.directory) continue;
+    const b = blocks.get(e.block) ?? { size: 0, packed: 0 };
+    b.size += e.size ?? 0;
+    b.packed += e.packedSize ?? 0;
+    blocks.set(e.block, b);
+  }
+  // 7-Zip extracts by name: a name that is also a folder, a link or an entry not read would pull
+  // those along, so such names are not read.
+  const folders = new Set<string>();
+  for (const e of entries) {
+    const parts = e.name.split('/');
+    for (let k = 1; k < parts.length; k++) folders.add(parts.slice(0, k).join('/'));
+  }
+  const plans: SevenPlan[] = [];
+  const notRead = new Set<string>();
+  let stopped = false;
+  for (const listed of entries) {
+    const index = state.index++;
+    const label = labelled(listed.name, index);
+    const refuse = (entry: ArchiveEntry): void => {
+      plans.push({ listed, label, read: false, entry });
+      notRead.add(listed.name);
+    };
+    if (index >= state.limits.maxEntries) {
+      refuse(tooManyEntries(label, state));
+      for (const rest of entries.slice(listed.index + 1)) notRead.add(rest.name);
+      stopped = true;
+      break;
+    }
+    if (listed.directory || listed.link) {
+      notRead.add(listed.name);
+      continue;
+    }
+    const size = listed.size;
+    if (listed.encrypted) {
+      refuse({ ...corruptEntry(label, 'Encrypted entry, not read (no password is ever tried)'), encrypted: true });
+      continue;
+    }
+    if (size === undefined) {
+      refuse(corruptEntry(label, 'Entry does not declare its size: not read'));
+      continue;
+    }
+    if (size > state.entryCap) {
+      refuse(tooBig(label, state, size));
+      continue;
+    }
+    const block = listed.block === undefined ? undefined : blocks.get(listed.block);
+    const unpacked = block ? block.size : size;
+    const packed = block ? block.packed : (listed.packedSize ?? 0);
+    const { maxRatio } = state.limits;
+    if (packed > 0 && unpacked / packed > maxRatio) {
+      const ratio = Math.floor((unpacked / packed) * 10) / 10;
+      const what = block ? 'Its solid block expands' : 'Entry expands';
+      refuse(limitEntry(label, `${what} ${ratio}:1, more than the limit of ${maxRatio}:1 (bomb guard): not read`));
+      continue;
+    }
+    const memory = decoderBytes(listed.method);
+    if (memory > MAX_DECODER_BYTES) {
+      const message = `Entry's decoder needs ${memory} bytes (method ${listed.method}), more than the limit of ${MAX_DECODER_BYTES}: not read`;
+      refuse(limitEntry(label, message));
+      continue;
+    }
+    if (/[\n\r]/.test(listed.name)) {
+      refuse(corruptEntry(label, 'Entry name holds a line break: not read'));
+      continue;
+    }
+    if (!reserve(state, size)) {
+      refuse(overTotal(label, state));
+      for (const rest of entries.slice(listed.index + 1)) notRead.add(rest.name);
+      stopped = true;
+      break;
+    }
+    plans.push({ listed, label, read: true });
+  }
+  for (const p of plans) {
+    if (!p.read) continue;
+    if (notRead.has(p.listed.name) || folders.has(p.listed.name)) {
+      p.read = false;
+      p.entry = corruptEntry(p.label, 'Entry shares its name with a folder, link or entry that is not read: not read');
+    }
+  }
+  return { plans, stopped };
+}
+
+/**
+ * The largest dictionary or model memory named in a 7-Zip method string (`LZMA2:24m BCJ`,
+ * `LZMA:30`, `PPMD:o6:mem24`, `v6:m3:32M`): a bare number is a power of two, a suffix is a unit.
+ */
+const UNIT_BYTES: Record<string, number> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+export function decoderBytes(method: string): number {
+  let max = 0;
+  for (const coder of method.split(/\s+/)) {
+    for (const prop of coder.split(':').slice(1)) {
+      const m = /^(?:mem)?(\d{1,12})([bkmgt]?)$/i.exec(prop);
+      if (!m) continue;
+      const n = Number(m[1]);
+      const unit = m[2]!.toLowerCase();
+      const bytes = unit === '' ? (n > 62 ? Number.POSITIVE_INFINITY : 2 ** n) : n * (UNIT_BYTES[unit] ?? 1);
+      max = Math.max(max, bytes);
+    }
+  }
+  return max;
+}
+
+/**
+ * Extracts one batch: 7-Zip writes every entry of the batch's names, in archive order, and the
+ * output is cut at their declared sizes (bytes of same-named entries outside the batch are
+ * dropped). Entries received whole before the first one 7-Zip names in an error (or that fell
+ * short) are kept; the rest of the batch is tried again without them.
+ */
+async function extractSevenBatch(
+  archive: SevenZipArchive,
+  batch: readonly SevenPlan[],
+  reads: readonly SevenPlan[],
+): Promise<Map<SevenPlan, ArchiveEntry>> {
+  const results = new Map<SevenPlan, ArchiveEntry>();
+  let pending = [...batch];
+  while (pending.length > 0) {
+    const names = new Set(pending.map((p) => p.listed.name));
+    const expected = reads.filter((p) => names.has(p.listed.name));
+    const buffers = new Map<SevenPlan, Buffer>();
+    for (const p of pending) buffers.set(p, Buffer.allocUnsafeSlow(p.listed.size!));
+    let k = 0;
+    let at = 0;
+    let extra = 0;
+    const skipEmpty = (): void => {
+      while (k < expected.length && expected[k]!.listed.size === 0) k++;
+    };
+    const result = await archive.extract([...names], (chunk) => {
+      let off = 0;
+      while (off < chunk.length) {
+        skipEmpty();
+        if (k >= expected.length) {
+          extra += chunk.length - off;
+          return;
+        }
+        const p = expected[k]!;
+        const n = Math.min(p.listed.size! - at, chunk.length - off);
+        buffers.get(p)?.set(chunk.subarray(off, off + n), at);
+        at += n;
+        off += n;
+        if (at === p.listed.size) {
+          k++;
+          at = 0;
+        }
+      }
+    });
+    skipEmpty();
+    const failed = new Map<string, string>();
+    for (const e of result.errors) if (!failed.has(e.name)) failed.set(e.name, e.kind);
+    const clean = result.status === 0 && failed.size === 0 && k === expected.length && extra === 0;
+    // Position (in `expected`) of the first entry that cannot be trusted.
+    let bad = clean ? expected.length : Math.min(k, expected.length);
+    if (!clean && extra === 0) {
+      const named = expected.findIndex((p) => failed.has(p.listed.name));
+      if (named >= 0) bad = Math.min(bad, named);
+    }
+    if (extra > 0) bad = 0; // more output than declared: nothing can be placed
+    const trusted = new Set(expected.slice(0, bad));
+    const next: SevenPlan[] = [];
+    let blamed = false;
+    for (const p of pending) {
+      if (trusted.has(p)) {
+        const bytes = buffers.get(p)!;
+        results.set(p, { ...p.label, size: bytes.length, bytes });
+      } else if (!blamed && (expected[bad] === p || pending.length === 1)) {
+        // The first untrusted entry of the batch is the damaged one.
+        blamed = true;
+        const kind = failed.get(p.listed.name);
+        const why =
+          kind !== undefined
+            ? `7-Zip: ${kind}`
+            : extra > 0
+              ? 'the archive holds more data for this name than it declares'
+              : (result.message ?? 'fewer bytes than declared');
+        results.set(p, corruptEntry(p.label, `Entry could not be extracted (${why})`));
+      } else next.push(p);
+    }
+    if (!blamed && next.length === pending.length) {
+      // Nothing was placed or blamed (the first untrusted entry lies outside this batch): give up.
+      for (const p of next)
+        results.set(p, corruptEntry(p.label, `Entry could not be extracted (${result.message ?? 'damaged data'})`));
+      break;
+    }
+    pending = next;
+  }
+  return results;
 }

@@ -7,12 +7,13 @@
  * itself. A bank whose policy is `ignore` is ignored; negative banks suppress as usual.
  */
 import type { MatchHit, MatchOptions, MatchResult, MatchSignals } from '../match/matcher.js';
+import { activeRegistry } from '../registry.js';
 import type { Policy } from '../scan/config.js';
 import type { Decision } from '../scan/policy.js';
 import type { Reason } from '../scan/types.js';
 
 /**
- * The signal types resource hashes are matched as: the model hashes, model file names and hub
+ * The built-in signal types resource hashes are typed as (any registered type is matched): the model hashes, model file names and hub
  * ids (signals/model-refs), and image hashes written in text (`md5`, `sha1`, `pdq`: src/references).
  */
 export const RESOURCE_HASH_TYPES = [
@@ -44,7 +45,8 @@ export async function matchResourceHashes(
   for (const v of values.slice(0, 1024)) {
     const i = v.indexOf(':');
     const type = v.slice(0, i);
-    if (!(RESOURCE_HASH_TYPES as readonly string[]).includes(type)) continue;
+    // Any registered signal type (a plugin's model hash too), by the registry.
+    if (i <= 0 || activeRegistry().signalType(type) === undefined) continue;
     const r = await matcher.match({ [type]: v.slice(i + 1) } as MatchSignals);
     for (const m of r.matches) if (!matches.some((x) => x.entryId === m.entryId)) matches.push(m);
     for (const m of r.suppressedBy) if (!suppressedBy.some((x) => x.entryId === m.entryId)) suppressedBy.push(m);

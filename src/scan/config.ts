@@ -11,6 +11,7 @@ import { WardError } from '../errors.js';
 import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS } from '../media/archive.js';
 import { PDQ_MIN_QUALITY } from '../signals/pdq/distance.js';
+import { CLASSIFIER_NAMES } from './extractors/classifier.js';
 import { SEVERITIES, type Severity } from './types.js';
 
 export type FindingAction = 'ignore' | 'flag' | 'match';
@@ -91,6 +92,12 @@ export interface ScanConfig {
   extract: ExtractConfig;
   policy: Policy;
   limits: ScanLimits;
+  /**
+   * Opt-in image classifiers (`nsfw`, `nsfw:<model>`; absent by default, so that a default
+   * configuration and its checkpoint fingerprint are unchanged): their scores are `info` findings
+   * that order flagged items for review, never a verdict (docs/classifiers.md).
+   */
+  classifiers?: string[];
 }
 
 export const DEFAULT_SCAN_CONFIG: Readonly<ScanConfig> = Object.freeze({
@@ -163,6 +170,12 @@ export function resolveScanConfig(raw: unknown, source = 'config'): ScanConfig {
     (check: Check): Check =>
     (v, at) =>
       v === null ? null : check(v, at);
+  const list =
+    (check: Check): Check =>
+    (v, at) => {
+      if (!Array.isArray(v)) throw bad(source, at, 'a list', v);
+      return v.map((x, i) => check(x, `${at}[${i}]`));
+    };
   const map =
     (check: Check): Check =>
     (v, at) => {
@@ -181,12 +194,6 @@ export function resolveScanConfig(raw: unknown, source = 'config'): ScanConfig {
         out[k] = check(x, at ? `${at}.${k}` : k);
       }
       return out;
-    };
-  const list =
-    (check: Check): Check =>
-    (v, at) => {
-      if (!Array.isArray(v)) throw bad(source, at, 'a list', v);
-      return v.map((x, i) => check(x, `${at}[${i}]`));
     };
   const text: Check = (v, at) => {
     if (typeof v !== 'string' || v.trim() === '') throw bad(source, at, 'a non-empty string', v);
@@ -212,7 +219,13 @@ export function resolveScanConfig(raw: unknown, source = 'config'): ScanConfig {
     extract: object({ provenancePixels: bool, redactPrompts: bool }),
     policy: object({
       flagSeverity: oneOf(SEVERITIES),
-      findings: map(oneOf(['ignore', 'flag', 'match'])),
+      findings: (v, at) => {
+        const checked = map(oneOf(['ignore', 'flag', 'match']))(v, at) as Record<string, string>;
+        const key = Object.keys(checked).find((k) => k.startsWith('classifier.'));
+        if (key !== undefined)
+          throw bad(source, `${at}.${key}`, 'absent: classifier scores order the review queue, never decide', key);
+        return checked;
+      },
       banks: map(oneOf(['match', 'flag', 'ignore'])),
       pdqFlagAbove: nullable(int(0, 256)),
       weakHash: oneOf(['skip', 'clean', 'flag']),
@@ -231,6 +244,7 @@ export function resolveScanConfig(raw: unknown, source = 'config'): ScanConfig {
         maxRatio: int(1),
       }),
     }),
+    classifiers: list(oneOf(CLASSIFIER_NAMES)),
   });
   const given = (raw ?? {}) as Record<string, unknown>;
   const checked = schema(given, '') as Partial<Record<keyof ScanConfig, Record<string, unknown>>>;
@@ -251,7 +265,12 @@ export function resolveScanConfig(raw: unknown, source = 'config'): ScanConfig {
       archive: { ...d.limits.archive, ...(checked.limits?.archive as object | undefined) },
       video: { ...d.limits.video, ...(checked.limits?.video as object | undefined) },
     } as ScanLimits,
+    ...classifiersOf(checked.classifiers as unknown as string[] | undefined),
   };
+}
+
+function classifiersOf(list: string[] | undefined): { classifiers?: string[] } {
+  return list !== undefined && list.length > 0 ? { classifiers: [...new Set(list)] } : {};
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -1,9 +1,10 @@
 /**
  * @module scan/items
  * Expands scan inputs into items, in a stable order: files as given, directories recursively
- * (media/walk), archives opened as streams (zip, tar, gzip; never unpacked to disk) with their
- * entries following them, nested archives up to `limits.archive.maxDepth` levels. Content type
- * comes from the first bytes (scan/plugins), never from the name.
+ * (media/walk), archives opened as streams (zip, tar, gzip; 7z and RAR through 7-Zip in
+ * WebAssembly; never unpacked to disk) with their entries following them, nested archives up to
+ * `limits.archive.maxDepth` levels. Content type comes from the first bytes (scan/plugins),
+ * never from the name.
  */
 import { open } from 'node:fs/promises';
 import { type ArchiveFormat, readArchive } from '../media/archive.js';
@@ -62,6 +63,17 @@ async function readHead(path: string): Promise<Uint8Array> {
   } finally {
     await fh.close();
   }
+}
+
+/** An entry (or a whole archive) that only a password would open: reported, never guessed at. */
+function encryptedFinding(name: string): Finding {
+  return {
+    type: 'archive.encrypted',
+    severity: 'low',
+    message: 'Archive entry is encrypted: its content was not read (no password is tried)',
+    source: 'archive',
+    data: { name },
+  };
 }
 
 /** Names that would escape a directory if an unpacker wrote them: reported, never used. */
@@ -185,6 +197,7 @@ async function* container(
     const key = itemKey(item.path, archivePath);
     const findings = entry.unsafeName ? [unsafeNameFinding(entry.name)] : [];
     if ('error' in entry) {
+      if (entry.encrypted) findings.push(encryptedFinding(entry.name));
       if (!options.skipItem?.(key))
         yield {
           kind: 'item',

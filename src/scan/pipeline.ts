@@ -7,16 +7,15 @@
 import { availableParallelism } from 'node:os';
 import { invalidParameter, WardError } from '../errors.js';
 import {
-  EXACT_SIGNALS,
   type MatchHit,
   type MatchOptions,
   type MatchResult,
   type MatchSignals,
+  planQueries,
 } from '../match/matcher.js';
 import { applyResourceMatches, matchResourceHashes } from '../provenance/resource-match.js';
 import { activeRegistry, type Registry, usePlugins } from '../registry.js';
 import { builtFile } from '../runtime-paths.js';
-import { parseVpdq, VPDQ_QUALITY_THRESHOLD } from '../video/vpdq.js';
 import { DEFAULT_SCAN_CONFIG, type ScanConfig } from './config.js';
 import { type ExtractContext, prefetch, runTask, type ScanTask, type TaskResult } from './extract.js';
 import { type ContainerEnd, expandBytes, expandInputs, type SourceItem } from './items.js';
@@ -218,6 +217,7 @@ function scanContext(config: ScanConfig, registry: Registry = activeRegistry()):
       dihedral: config.match.dihedral,
       provenancePixels: config.extract.provenancePixels,
       redactPrompts: config.extract.redactPrompts,
+      ...(config.classifiers ? { classifiers: config.classifiers } : {}),
       video: { secondsPerHash, downsample, ...config.limits.video },
     },
   };
@@ -255,9 +255,6 @@ function inProcess(ctx: ExtractContext): TaskRunner<ScanTask, TaskResult> {
   });
 }
 
-/** PDQ and every exact signal type the matcher knows (file digests, model identity hashes). */
-const MATCHED_SIGNALS = ['pdq', ...EXACT_SIGNALS] as const;
-
 async function toReport(
   item: SourceItem,
   result: TaskResult | undefined,
@@ -268,36 +265,22 @@ async function toReport(
   const { pdqDihedral, ...signals } = all;
   const findings = [...item.findings, ...(result?.findings ?? [])];
   const error = item.error ?? result?.error;
-  let weak: string | undefined;
-  const query: MatchSignals = {};
-  for (const k of MATCHED_SIGNALS) if (typeof signals[k] === 'string') query[k] = signals[k] as string;
-  if (query.pdq !== undefined) {
-    const quality = typeof signals.quality === 'number' ? signals.quality : 100;
-    if (quality < config.match.minQuality) {
-      weak = `PDQ quality ${quality} is below ${config.match.minQuality}: too weak to match`;
-      query.pdq = undefined;
-    } else {
-      query.quality = quality;
-      if (Array.isArray(pdqDihedral)) query.pdqDihedral = pdqDihedral;
-    }
-  }
-  if (typeof signals.vpdq === 'string') {
-    query.vpdq = parseVpdq(signals.vpdq);
-    if (!query.vpdq.some((f) => f.quality >= VPDQ_QUALITY_THRESHOLD)) {
-      weak = `No vPDQ frame has quality ${VPDQ_QUALITY_THRESHOLD} or more: too weak to match`;
-      query.vpdq = undefined;
-    }
-  }
+  // Every registered signal type in the item's signals is matched; its type builds the queries
+  // (quality gate, dihedral forms, prefix forms). `pdqDihedral` is read, never reported.
+  const query: MatchSignals = { ...signals, ...(Array.isArray(pdqDihedral) ? { pdqDihedral } : {}) };
+  const options: MatchOptions = {
+    dihedral: config.match.dihedral,
+    minQuality: config.match.minQuality,
+    vpdqQueryPercent: config.match.vpdq.queryMatchPercent,
+    vpdqComparedPercent: config.match.vpdq.comparedMatchPercent,
+    ...(config.match.distance !== null ? { distance: config.match.distance } : {}),
+  };
+  const plan = planQueries(query, options);
+  const weak = plan.weak;
   let matches: MatchHit[] = [];
   let suppressedBy: MatchHit[] = [];
-  if (matcher && Object.values(query).some((v) => v !== undefined)) {
-    const r = await matcher.match(query, {
-      dihedral: config.match.dihedral,
-      vpdqQueryPercent: config.match.vpdq.queryMatchPercent,
-      vpdqComparedPercent: config.match.vpdq.comparedMatchPercent,
-      includeWeak: true, // the quality gate is the configuration's, above
-      ...(config.match.distance !== null ? { distance: config.match.distance } : {}),
-    });
+  if (matcher && plan.queries.length > 0) {
+    const r = await matcher.match(query, options);
     matches = r.matches;
     suppressedBy = r.suppressedBy;
   }

@@ -2,10 +2,9 @@
  * @module scan/plugins
  * The plugin slots of the scan pipeline. A content type is recognised by a sniffer (magic bytes,
  * never the file name); each content type has extractors that turn an item's bytes into signals
- * and findings. A new format or content type is one file plus one line in scan/builtin.ts.
- *
- * Extractors run on worker threads: the registry is filled by importing scan/builtin.js, in the
- * main thread and in every worker alike, so registrations must be side-effect-free module code.
+ * and findings. A new format or content type is one file plus one line in src/builtin.ts, or a
+ * plugin (src/plugin.ts). The registry (src/registry.ts) holds them; worker threads build the
+ * same registry from the plugins' module specifiers.
  */
 import type { Limits } from '../limits.js';
 import type { ContentType, Finding, ItemSignals, MediaInfo } from './types.js';
@@ -38,6 +37,8 @@ export interface ExtractOptions {
   provenancePixels?: boolean;
   /** Provenance: keep prompts out of findings. */
   redactPrompts?: boolean;
+  /** Opt-in image classifiers (scan/config `classifiers`; docs/classifiers.md): review priority only. */
+  classifiers?: readonly string[];
   /** vPDQ sampling and the per-video limits (scan/config `match.vpdq`, `limits.video`). */
   video?: {
     secondsPerHash?: number;

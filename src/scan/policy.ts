@@ -55,6 +55,7 @@ export function decide(input: PolicyInput, policy: Policy): Decision {
     (action === 'match' ? matchReasons : flagReasons).push(reason);
   }
   for (const f of input.findings) {
+    if (isClassifierFinding(f)) continue; // review priority only (below), never a verdict
     const action = findingAction(policy, f);
     if (action === 'ignore') continue;
     const reason: Reason = {
@@ -66,7 +67,7 @@ export function decide(input: PolicyInput, policy: Policy): Decision {
     (action === 'match' ? matchReasons : flagReasons).push(reason);
   }
   if (matchReasons.length > 0) return withScore('match', matchReasons);
-  if (flagReasons.length > 0) return withScore('flag', flagReasons);
+  if (flagReasons.length > 0) return withPriority(withScore('flag', flagReasons), input.findings);
   if (input.error)
     return { verdict: 'error', reasons: [{ rule: 'error', message: input.error.message, ref: input.error.code }] };
   if (input.unsupported) return fallback(policy.unsupported, { rule: 'unsupported', message: input.unsupported });
@@ -86,6 +87,21 @@ function suppressionReasons(negative: MatchHit[]): Reason[] {
 function withScore(verdict: Verdict, reasons: Reason[]): Decision {
   const score = Math.max(...reasons.map((r) => r.score ?? 0));
   return { verdict, reasons, score: Math.round(score * 1000) / 1000 };
+}
+
+/** Opt-in classifier scores (scan/extractors/classifier): they order the review queue only. */
+function isClassifierFinding(f: Finding): boolean {
+  return f.type.startsWith('classifier.');
+}
+
+/**
+ * A flagged item's score, raised to its highest classifier score: flagged items are ordered for
+ * review by it. The verdict and reasons stay what the matches and other findings made them.
+ */
+function withPriority(decision: Decision, findings: readonly Finding[]): Decision {
+  let score = decision.score ?? 0;
+  for (const f of findings) if (isClassifierFinding(f) && typeof f.score === 'number') score = Math.max(score, f.score);
+  return { ...decision, score: Math.round(score * 1000) / 1000 };
 }
 
 function fallback(action: FallbackAction, reason: Reason): Decision {

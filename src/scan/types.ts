@@ -12,7 +12,8 @@ export const REPORT_SCHEMA_VERSION = 1;
  * What an item is, by magic bytes. `archive` items are containers (their entries follow them);
  * the others each have a plugin slot of extractors.
  */
-export type ContentType = 'image' | 'video' | 'model' | 'text' | 'archive' | 'other';
+export type ContentType = 'image' | 'video' | 'model' | 'text' | 'archive' | 'other' | (string & {});
+/** The built-in content types (a plugin may add more: src/plugin.ts `contentTypes`). */
 export const CONTENT_TYPES: readonly ContentType[] = ['image', 'video', 'model', 'text', 'archive', 'other'];
 
 export type Verdict = 'match' | 'flag' | 'clean' | 'skipped' | 'error';

@@ -8,38 +8,27 @@
  * polling the banks' versions.
  */
 import type { Bank } from '../banks/types.js';
-import {
-  type BankIndex,
-  EXACT_SIGNALS,
-  loadBankIndex,
-  Matcher,
-  type MatchOptions,
-  type MatchResult,
-  type MatchSignals,
-  snapshotDirOf,
-} from '../match/matcher.js';
-import { PdqIndex } from '../match/pdq-index.js';
+import { type BankIndexSource, type BankIndexState, catchUpBankIndex, loadBankIndex } from '../match/bank-index.js';
+import { Matcher, type MatchOptions, type MatchResult, type MatchSignals } from '../match/matcher.js';
+import { serviceBankSource, snapshotDirFor } from '../match/store-matcher.js';
+import { activeRegistry, type Registry } from '../registry.js';
 import type { ServiceStore } from '../store/service.js';
-import { SqliteServiceStore } from '../store/sqlite-service.js';
 import type { StoredEntry } from '../store/types.js';
-import { compactFrames, VpdqIndex } from '../video/match.js';
 
-const PAGE = 50_000;
 /** Entries (value, labels) of recent matches kept in memory; emptied whenever a bank changes. */
 const ENTRY_CACHE = 100_000;
-const SIGNALS = ['pdq', 'vpdq', ...EXACT_SIGNALS] as const;
 
-interface BankState {
-  index: BankIndex;
-  /** Highest entry id loaded, per signal type. */
-  maxId: Record<string, number>;
-  /** Last entry_removals row applied. */
-  removalSeq: number;
+export interface LiveIndexOptions {
+  /** Index snapshots (default: snapshotDirFor(store)); null: none. */
+  snapshotDir?: string | null;
+  /** Bank names to load (default all); negative banks always. */
+  banks?: readonly string[];
+  registry?: Registry;
 }
 
 export class LiveIndex {
-  readonly matcher = Matcher.fromIndexes([]);
-  private readonly banks = new Map<string, BankState>();
+  readonly matcher: Matcher;
+  private readonly banks = new Map<string, BankIndexState>();
   private running: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
@@ -48,16 +37,29 @@ export class LiveIndex {
   private readonly entries = new Map<number, StoredEntry & { bank: string }>();
   /** Bumped when a bank changes: lookups begun before do not fill the cache. */
   private generation = 0;
+  private readonly source: BankIndexSource;
+  private readonly registry: Registry;
+  private readonly snapshotDir: string | null;
 
-  constructor(private readonly store: ServiceStore) {}
+  constructor(
+    private readonly store: ServiceStore,
+    private readonly options: LiveIndexOptions = {},
+  ) {
+    this.registry = options.registry ?? activeRegistry();
+    this.matcher = Matcher.fromIndexes([], undefined, this.registry);
+    this.source = serviceBankSource(store);
+    this.snapshotDir = options.snapshotDir === undefined ? snapshotDirFor(store) : options.snapshotDir;
+  }
 
-  /** Loaded banks and their live entry counts. */
-  stats(): { bank: Bank; pdq: number; exact: number }[] {
-    return [...this.banks.values()].map((s) => ({
-      bank: s.index.bank,
-      pdq: s.index.pdq.size,
-      exact: [...s.index.exact.values()].reduce((n, m) => n + m.size, 0),
-    }));
+  /** Loaded banks and their live entry counts (per signal type, and the PDQ / other totals). */
+  stats(): { bank: Bank; pdq: number; exact: number; bySignal: Record<string, number> }[] {
+    return [...this.banks.values()].map((s) => {
+      const bySignal: Record<string, number> = {};
+      for (const [signal, index] of s.index.indexes) bySignal[signal] = index.size;
+      const pdq = bySignal.pdq ?? 0;
+      const exact = Object.entries(bySignal).reduce((n, [k, v]) => (k === 'pdq' || k === 'vpdq' ? n : n + v), 0);
+      return { bank: s.index.bank, pdq, exact, bySignal };
+    });
   }
 
   match(signals: MatchSignals, options: MatchOptions = {}): Promise<MatchResult> {
@@ -126,8 +128,14 @@ export class LiveIndex {
     this.timer = undefined;
   }
 
+  private wanted(heads: readonly Bank[]): Bank[] {
+    const names = this.options.banks;
+    if (!names) return [...heads];
+    return heads.filter((b) => names.includes(b.name) || b.kind === 'negative');
+  }
+
   private async refreshOnce(): Promise<void> {
-    const heads = await this.store.bankHeads();
+    const heads = this.wanted(await this.store.bankHeads());
     const byName = new Map(heads.map((b) => [b.name, b]));
     for (const [name, state] of this.banks) {
       const head = byName.get(name);
@@ -140,121 +148,16 @@ export class LiveIndex {
     for (const head of heads) {
       const state = this.banks.get(head.name);
       if (!state) {
-        const loaded = await this.load(head);
+        const loaded = await loadBankIndex(this.source, head, this.registry, { snapshotDir: this.snapshotDir });
         this.banks.set(head.name, loaded);
         this.matcher.setBank(loaded.index);
       } else if (state.index.bank.version !== head.version || state.index.bank.pdqDistance !== head.pdqDistance) {
         this.changed();
-        await this.apply(state, head);
+        // New entries added (ids above the highest loaded), logged removals taken out: no rebuild.
+        await catchUpBankIndex(this.source, state, head, this.registry);
         this.changed();
       }
     }
     this.lastRefresh = Date.now() / 1000;
-  }
-
-  private async load(bank: Bank): Promise<BankState> {
-    // Removals logged before this point are already absent from the entries read below.
-    const removalSeq = await this.store.lastRemovalSeq(bank.id);
-    if (this.store instanceof SqliteServiceStore) {
-      // SQLite: the CLI's loader, with its per-bank index snapshots beside the database (a
-      // 10-million-entry bank loads in seconds; a snapshot of an older version is caught up).
-      const index = loadBankIndex(this.store.bankStore, bank, snapshotDirOf(this.store.bankStore));
-      const maxId: Record<string, number> = { pdq: 0, vpdq: 0 };
-      for (const id of index.pdq.liveIds()) if (id > (maxId.pdq as number)) maxId.pdq = id;
-      for (const signal of EXACT_SIGNALS) {
-        let max = 0;
-        for (const id of index.exact.get(signal)?.values() ?? []) if (id > max) max = id;
-        maxId[signal] = max;
-      }
-      for (const [id] of await this.pages(bank.id, 'vpdq', 0)) maxId.vpdq = Math.max(maxId.vpdq as number, id);
-      return { index, maxId, removalSeq };
-    }
-    const maxId: Record<string, number> = {};
-    const ids: number[] = [];
-    const hashes: Buffer[] = [];
-    let after = 0;
-    for (;;) {
-      const page = await this.store.valuesPage(bank.id, 'pdq', after, PAGE);
-      if (page.length === 0) break;
-      const buf = Buffer.alloc(page.length * 32);
-      page.forEach(([id, value], i) => {
-        buf.write(value, i * 32, 32, 'hex');
-        ids.push(id);
-      });
-      hashes.push(buf);
-      after = (page[page.length - 1] as [number, string])[0];
-      if (page.length < PAGE) break;
-    }
-    maxId.pdq = after;
-    const pdq = PdqIndex.build(Buffer.concat(hashes), Uint32Array.from(ids));
-    const exact = new Map<string, Map<string, number>>();
-    for (const signal of EXACT_SIGNALS) {
-      const m = new Map<string, number>();
-      let last = 0;
-      for (;;) {
-        const page = await this.store.valuesPage(bank.id, signal, last, PAGE);
-        for (const [id, value] of page) m.set(value, id);
-        if (page.length > 0) last = (page[page.length - 1] as [number, string])[0];
-        if (page.length < PAGE) break;
-      }
-      maxId[signal] = last;
-      exact.set(signal, m);
-    }
-    const videos = await this.pages(bank.id, 'vpdq', 0);
-    maxId.vpdq = videos.length > 0 ? (videos[videos.length - 1] as [number, string])[0] : 0;
-    const vpdq =
-      videos.length > 0 ? VpdqIndex.build(videos.map(([id, v]) => [id, compactFrames(v)] as const)) : undefined;
-    return { index: { bank, pdq, exact, ...(vpdq ? { vpdq } : {}) }, maxId, removalSeq };
-  }
-
-  /** Every (id, value) of one signal type of a bank above `after`. */
-  private async pages(bankId: number, signal: string, after: number): Promise<[number, string][]> {
-    const out: [number, string][] = [];
-    for (;;) {
-      const page = await this.store.valuesPage(bankId, signal, after, PAGE);
-      out.push(...page);
-      if (page.length < PAGE) return out;
-      after = (page[page.length - 1] as [number, string])[0];
-    }
-  }
-
-  /** Adds new entries, then applies removals (an entry added and removed since is then gone). */
-  private async apply(state: BankState, head: Bank): Promise<void> {
-    const { index } = state;
-    const hash = Buffer.alloc(32);
-    for (const signal of SIGNALS) {
-      for (;;) {
-        const page = await this.store.valuesPage(head.id, signal, state.maxId[signal] ?? 0, PAGE);
-        for (const [id, value] of page) {
-          if (signal === 'pdq') {
-            hash.write(value, 0, 32, 'hex');
-            index.pdq.add(hash, id);
-          } else if (signal === 'vpdq') {
-            index.vpdq ??= new VpdqIndex();
-            index.vpdq.add(id, compactFrames(value));
-          } else {
-            let m = index.exact.get(signal);
-            if (!m) index.exact.set(signal, (m = new Map()));
-            m.set(value, id);
-          }
-          state.maxId[signal] = id;
-        }
-        if (page.length < PAGE) break;
-      }
-    }
-    for (;;) {
-      const removals = await this.store.removalsSince(head.id, state.removalSeq, PAGE);
-      for (const r of removals) {
-        if (r.signal === 'pdq') index.pdq.remove(r.entryId);
-        else if (r.signal === 'vpdq') index.vpdq?.remove(r.entryId);
-        else {
-          const m = index.exact.get(r.signal);
-          if (m?.get(r.value) === r.entryId) m.delete(r.value);
-        }
-        state.removalSeq = r.seq;
-      }
-      if (removals.length < PAGE) break;
-    }
-    index.bank = head;
   }
 }

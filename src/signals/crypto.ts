@@ -4,7 +4,7 @@
  * (64 hex is shared with pdq, autov3 and blake3: a bank import then needs the type given).
  */
 import { WardError } from '../errors.js';
-import { exactIndexKind } from '../match/exact-index.js';
+import { compactExactIndexKind } from '../match/compact-exact-index.js';
 import type { SignalType } from './types.js';
 
 function exactHex(name: string, hexLength: number, example: string): SignalType {
@@ -31,7 +31,7 @@ function exactHex(name: string, hexLength: number, example: string): SignalType 
     examples: [example],
     matching: 'exact',
     detect: (value) => pattern.test(value.trim().toLowerCase()),
-    index: exactIndexKind,
+    index: compactExactIndexKind,
   };
 }
 

@@ -5,7 +5,7 @@
  * Civitai SHA256 too: the full-file digest every scanned item gets.
  */
 import { WardError } from '../errors.js';
-import { exactIndexKind } from '../match/exact-index.js';
+import { compactExactIndexKind } from '../match/compact-exact-index.js';
 import type { QueryPlan, SignalType } from './types.js';
 
 function hexSignal(
@@ -41,7 +41,7 @@ function hexSignal(
     },
     examples: [example],
     matching: 'exact',
-    index: exactIndexKind,
+    index: compactExactIndexKind,
     ...extra,
   };
 }

@@ -48,6 +48,11 @@ export interface SignalIndex {
   ids(): Iterable<number>;
   /** A snapshot in this index kind's format (see SignalIndexKind.load). */
   serialize?(): Uint8Array;
+  /**
+   * Writes a snapshot to a file without one buffer of the whole (large banks: a typed array
+   * stops at 4 GiB); `loadFile` reads it. Preferred over serialize() when present.
+   */
+  writeFile?(path: string): void;
 }
 
 /** How a signal type's bank entries are indexed. */
@@ -56,10 +61,20 @@ export interface SignalIndexKind {
   readonly name: string;
   /** An index over entries (id, normalised value), in any order. */
   build(entries: Iterable<readonly [number, string]>): SignalIndex;
+  /**
+   * The same, fed page by page (bank loading streams pages from the store; values need not be
+   * kept once pushed). Default: collect the pairs, then `build`.
+   */
+  builder?(): SignalIndexBuilder;
   /** An index from `serialize()` bytes; throws WARD_ERR_INDEX_SNAPSHOT when they are damaged. */
   load?(bytes: Uint8Array): SignalIndex;
   /** As load, from a file, streamed (never held whole in memory); preferred when present. */
   loadFile?(path: string): SignalIndex;
+}
+
+export interface SignalIndexBuilder {
+  push(id: number, value: string): void;
+  finish(): SignalIndex;
 }
 
 /** One query against the banks' indexes of one signal type. */

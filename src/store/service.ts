@@ -5,7 +5,7 @@
  * asynchronous interface, implemented over SQLite (sqlite-service.ts) and PostgreSQL
  * (postgres.ts) by the same SQL (sql-store.ts) and the same migrations.
  */
-import type { Bank, BankKind, ParsedEntry, RowIssue } from '../banks/types.js';
+import type { Bank, BankKind, EntryBatch, ParsedEntry, RowIssue } from '../banks/types.js';
 import type { ItemReport } from '../scan/types.js';
 import type { BankStats, BankWithCounts, ImportOptions, ImportReport, StoredEntry } from './types.js';
 
@@ -153,10 +153,10 @@ export interface ServiceStore {
   /** Banks without counts: cheap enough to poll. */
   bankHeads(): Promise<Bank[]>;
   deleteBank(name: string): Promise<boolean>;
-  /** One transaction: nothing is applied when a line is invalid, unless skipInvalid. */
+  /** One transaction: nothing is applied when a line is invalid, unless skipInvalid. Batches come from the worker-thread reader. */
   importEntries(
     bank: string,
-    entries: AsyncIterable<ParsedEntry | RowIssue>,
+    entries: AsyncIterable<ParsedEntry | RowIssue | EntryBatch>,
     options?: ImportOptions,
   ): Promise<ImportReport>;
   /** Deletes entries of one bank by id (logged as removals; the bank's version moves on). */

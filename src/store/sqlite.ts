@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { decodeLabels, encodeLabels } from '../banks/labels.js';
 import type { Bank, BankKind, EntryBatch, ParsedEntry, RowIssue } from '../banks/types.js';
 import { WardError } from '../errors.js';
+import type { RemovalRow } from '../match/bank-index.js';
 import { MIGRATIONS } from './migrations.js';
 import type { BankStats, BankStore, BankWithCounts, ImportOptions, ImportReport, StoredEntry } from './types.js';
 
@@ -371,6 +372,33 @@ export class SqliteStore implements BankStore {
       .prepare('SELECT id, value FROM entries WHERE bank_id = ? AND signal = ? AND id > ? ORDER BY id')
       .raw(true);
     for (const row of stmt.iterate(bank.id, signal, afterId)) yield row as [number, string];
+  }
+
+  /** (id, value) of one signal type of a bank, ids above `afterId`, ascending (the index loader's pages). */
+  valuesPage(bank: Bank, signal: string, afterId: number, limit: number): [number, string][] {
+    return this.db
+      .prepare('SELECT id, value FROM entries WHERE bank_id = ? AND signal = ? AND id > ? ORDER BY id LIMIT ?')
+      .raw(true)
+      .all(bank.id, signal, afterId, limit) as [number, string][];
+  }
+
+  /** Entries removed from a bank (by --replace or deletion) after sequence `afterSeq`, in order. */
+  removalsSince(bank: Bank, afterSeq: number, limit: number): RemovalRow[] {
+    return (
+      this.db
+        .prepare(
+          'SELECT id, entry_id, signal, value FROM entry_removals WHERE bank_id = ? AND id > ? ORDER BY id LIMIT ?',
+        )
+        .all(bank.id, afterSeq, limit) as { id: number; entry_id: number; signal: string; value: string }[]
+    ).map((r) => ({ seq: r.id, entryId: r.entry_id, signal: r.signal, value: r.value }));
+  }
+
+  /** The last removal's sequence number of a bank (0: none). */
+  lastRemovalSeq(bank: Bank): number {
+    const row = this.db.prepare('SELECT max(id) AS m FROM entry_removals WHERE bank_id = ?').get(bank.id) as {
+      m: number | null;
+    };
+    return row.m ?? 0;
   }
 
   /** How many entries of one signal type a bank has. */

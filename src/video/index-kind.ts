@@ -3,6 +3,7 @@
  * VpdqIndex (video/match) as a signal index: values are frame lists in Ward's compact form;
  * a query is the item's frames and the two percentage thresholds; hits carry both percentages.
  */
+import { readFileSync } from 'node:fs';
 import type { HitSink, SignalIndex, SignalIndexKind } from '../signals/types.js';
 import { compactFrames, VpdqIndex } from './match.js';
 
@@ -43,6 +44,10 @@ export class VpdqSignalIndex implements SignalIndex {
   ids(): Iterable<number> {
     return this.vpdq.ids();
   }
+
+  serialize(): Uint8Array {
+    return this.vpdq.serialize();
+  }
 }
 
 export const vpdqIndexKind: SignalIndexKind = {
@@ -56,4 +61,6 @@ export const vpdqIndexKind: SignalIndexKind = {
       ),
     );
   },
+  load: (bytes) => new VpdqSignalIndex(VpdqIndex.load(bytes)),
+  loadFile: (path) => new VpdqSignalIndex(VpdqIndex.load(readFileSync(path))),
 };

@@ -13,6 +13,8 @@
  *
  * `matchVpdq` is the brute-force reference; `VpdqIndex` answers the same through a PdqIndex.
  */
+import { WardError } from '../errors.js';
+import { crc32 } from '../match/crc32.js';
 import { PdqIndex } from '../match/pdq-index.js';
 import { hammingBytes } from '../signals/pdq/distance.js';
 import {
@@ -251,7 +253,84 @@ export class VpdqIndex {
     }
     return out.sort((a, b) => b.queryMatchPercent - a.queryMatchPercent || a.id - b.id);
   }
+
+  /**
+   * A snapshot: a 32-byte header (magic WARDVPQ1, version 1, quality threshold, rows, videos,
+   * bytes of the frame index's snapshot as two u32 halves, CRC-32 of every byte but its own
+   * four), the videos as (id, first row, frames) u32 triples, the row → video table, then the
+   * frame index's own snapshot (PdqIndex.serialize).
+   */
+  serialize(): Uint8Array {
+    const pdq = this.pdq.serialize();
+    const videos = new Uint32Array(this.entries.size * 3);
+    let k = 0;
+    for (const [id, [first, n]] of this.entries) {
+      videos[k++] = id;
+      videos[k++] = first;
+      videos[k++] = n;
+    }
+    const out = new Uint8Array(VPDQ_HEADER + videos.byteLength + this.rows * 4 + pdq.length);
+    const view = new DataView(out.buffer);
+    for (let i = 0; i < 8; i++) out[i] = VPDQ_MAGIC.charCodeAt(i);
+    view.setUint32(8, 1, true);
+    view.setUint32(12, this.minQuality, true);
+    view.setUint32(16, this.rows, true);
+    view.setUint32(20, this.entries.size, true);
+    view.setUint32(24, pdq.length % 2 ** 32, true);
+    out.set(new Uint8Array(videos.buffer), VPDQ_HEADER);
+    out.set(new Uint8Array(this.rowEntry.buffer, 0, this.rows * 4), VPDQ_HEADER + videos.byteLength);
+    out.set(pdq, VPDQ_HEADER + videos.byteLength + this.rows * 4);
+    view.setUint32(28, crc32(out.subarray(VPDQ_HEADER), crc32(out.subarray(0, 28))), true);
+    return out;
+  }
+
+  /** Loads serialize() bytes; throws WARD_ERR_INDEX_SNAPSHOT when they are damaged. */
+  static load(bytes: Uint8Array): VpdqIndex {
+    const bad = (why: string): WardError => new WardError('WARD_ERR_INDEX_SNAPSHOT', `vPDQ index snapshot ${why}`);
+    if (bytes.length < VPDQ_HEADER) throw bad('is truncated');
+    for (let i = 0; i < 8; i++) if (bytes[i] !== VPDQ_MAGIC.charCodeAt(i)) throw bad('has the wrong magic');
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (view.getUint32(8, true) !== 1) throw bad('is from another version');
+    const minQuality = view.getUint32(12, true);
+    const rows = view.getUint32(16, true);
+    const count = view.getUint32(20, true);
+    const pdqBytes = view.getUint32(24, true);
+    if (VPDQ_HEADER + count * 12 + rows * 4 + pdqBytes !== bytes.length) throw bad('has the wrong length');
+    if (crc32(bytes.subarray(VPDQ_HEADER), crc32(bytes.subarray(0, 28))) !== view.getUint32(28, true))
+      throw bad('fails its checksum');
+    if (minQuality > 100) throw bad('has a bad quality threshold');
+    const copy = (at: number, n: number): Uint32Array<ArrayBuffer> => {
+      const a = new Uint32Array(n);
+      new Uint8Array(a.buffer).set(bytes.subarray(at, at + n * 4));
+      return a;
+    };
+    const videos = copy(VPDQ_HEADER, count * 3);
+    const rowEntry = copy(VPDQ_HEADER + count * 12, rows);
+    const index = new VpdqIndex(minQuality);
+    index.pdq = PdqIndex.load(bytes.subarray(VPDQ_HEADER + count * 12 + rows * 4));
+    let frames = 0;
+    for (let k = 0; k < count; k++) {
+      const id = videos[3 * k] as number;
+      const first = videos[3 * k + 1] as number;
+      const n = videos[3 * k + 2] as number;
+      if (n === 0 || first + n > rows || index.entries.has(id)) throw bad('has a bad video record');
+      for (let r = first; r < first + n; r++) if (rowEntry[r] !== id) throw bad('has a bad row table');
+      index.entries.set(id, [first, n]);
+      frames += n;
+    }
+    if (frames !== index.pdq.size) throw bad('has a frame count that differs from its frame index');
+    for (const row of index.pdq.liveIds()) {
+      const e = index.entries.get(rowEntry[row] as number);
+      if (row >= rows || !e || row < e[0] || row >= e[0] + e[1]) throw bad('has a frame of no video');
+    }
+    index.rowEntry = rowEntry.length > 0 ? rowEntry : new Uint32Array(1024);
+    index.rows = rows;
+    return index;
+  }
 }
+
+const VPDQ_MAGIC = 'WARDVPQ1';
+const VPDQ_HEADER = 32;
 
 /**
  * The matchable frames of a value in Ward's compact form, read without building frame objects

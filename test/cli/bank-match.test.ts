@@ -5,7 +5,7 @@
  * derived hex are used.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -382,9 +382,44 @@ describe('ward bank', () => {
     expect(list.map((b: Json) => [b.name, b.entries])).toEqual([['b', 0]]);
   });
 
+  it('read commands never create a database: a missing --db or WARD_DB is exit 3, and nothing is written', async () => {
+    const missing = join(tempDir(), 'nope.db');
+    const ward = wardOn(missing);
+    for (const args of [
+      ['bank', 'list'],
+      ['bank', 'stats', 'b'],
+      ['bank', 'export', 'b'],
+      ['match', '--hashes', '-'],
+      ['scan', dir],
+    ]) {
+      const r = await ward(args, `${md5(1)}\n`);
+      expect(r.code, args.join(' ')).toBe(3);
+      expect(r.stderr).toContain('WARD_ERR_DB_NOT_FOUND');
+      expect(r.stderr).toContain(missing);
+    }
+    expect(existsSync(missing)).toBe(false);
+    expect(existsSync(`${missing}.index`)).toBe(false);
+    // The same through WARD_DB.
+    const viaEnv = await runWard(['bank', 'list'], { env: { WARD_DB: missing } });
+    expect(viaEnv.code).toBe(3);
+    expect(existsSync(missing)).toBe(false);
+  });
+
+  it('an existing database without banks is a warning for the commands that match', async () => {
+    const db = join(tempDir(), 'empty.db');
+    const ward = wardOn(db);
+    expect((await ward(['bank', 'create', 'x'])).code).toBe(0);
+    expect((await ward(['bank', 'rm', 'x'])).code).toBe(0);
+    const m = await ward(['match', '--hashes', '-'], `${md5(1)}\n`);
+    expect(m.code).toBe(0);
+    expect(m.stderr).toContain('warning: the database has no banks');
+    const s = await ward(['scan', '--format', 'ndjson', dir]);
+    expect(s.stderr).toContain('warning: no banks in the database');
+  });
+
   it('reports an unknown bank with WARD_ERR_BANK_NOT_FOUND and a non-zero exit', async () => {
     const ward = wardOn(join(tempDir(), 'w.db'));
-    expect((await ward(['bank', 'list'])).code).toBe(0); // create the database before running in parallel
+    expect((await ward(['bank', 'create', 'other'])).code).toBe(0); // create the database before running in parallel
     const f = file('nf.txt', `${md5(1)}\n`);
     const results = await Promise.all([
       ward(['bank', 'import', 'nope', f]),
@@ -435,7 +470,7 @@ describe('ward bank', () => {
     await ward(['bank', 'import', 'b', '-', '--signal', 'pdq'], `${pdq(1)}\n`);
     const first = await ward(['match', '--hashes', '-'], `${pdq(1)}\n`);
     expect(first.code).toBe(1);
-    expect(readdirSync(`${db}.index`).filter((f) => f.endsWith('.pdq'))).toHaveLength(1);
+    expect(readdirSync(`${db}.index`).filter((f) => f.endsWith('.pdq-mih'))).toHaveLength(1);
     await ward(['bank', 'rm', 'b']);
     await ward(['bank', 'create', 'b']);
     await ward(['bank', 'import', 'b', '-', '--signal', 'pdq'], `${pdq(2)}\n`);

@@ -15,7 +15,7 @@ const RUNS = Number(process.env.WARD_FUZZ_RUNS ?? 200);
 const HANG_MS = 10_000;
 const CODES = ['WARD_ERR_ARCHIVE_CORRUPT', 'WARD_ERR_LIMIT_ARCHIVE'];
 const LIMITS: ArchiveLimits = { maxEntries: 40, maxEntryBytes: 256 * 1024, maxTotalBytes: 1024 * 1024, maxRatio: 1000 };
-const FORMATS: ArchiveFormat[] = ['zip', 'tar', 'gzip'];
+const FORMATS: ('zip' | 'tar' | 'gzip')[] = ['zip', 'tar', 'gzip'];
 
 const tmp = mkdtempSync(join(tmpdir(), 'ward-archive-fuzz-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -11,10 +11,14 @@ export interface RunResult {
   stderr: string;
 }
 
-export function runWard(args: string[], options: { cwd?: string; input?: string } = {}): Promise<RunResult> {
+export function runWard(
+  args: string[],
+  options: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'ward.js'), ...args], {
       cwd: options.cwd ?? PROJECT_ROOT,
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

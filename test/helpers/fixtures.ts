@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const PROJECT_ROOT = root;
-/** `WARD_SHARED` points elsewhere (a worktree whose parent has no shared/ beside it). */
+// WARD_SHARED points elsewhere (a git worktree has no ../shared beside it).
 export const SHARED = process.env.WARD_SHARED ? resolve(process.env.WARD_SHARED) : resolve(root, '..', 'shared');
 export const sharedAvailable = existsSync(join(SHARED, 'README.md'));
 export const SKIP_REASON = `../shared not found at ${SHARED}: conformance tests skipped (they run in CI, where it is present)`;

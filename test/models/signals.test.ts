@@ -47,7 +47,7 @@ describe('model hash signal types', () => {
     expect(detectSignal(V3, 'BLAKE3')).toEqual({ signal: 'blake3', value: V3 });
     expect(() => detectSignal('9acf273957')).toThrow(/--signal autov1, autov2, autov3 or blake3/);
     expect(() => detectSignal('f8672f6e')).toThrow(expect.objectContaining({ code: 'WARD_ERR_SIGNAL_INVALID' }));
-    expect(() => detectSignal(V3)).toThrow(/may be pdq or sha256 \(or blake3, autov3\)/);
+    expect(() => detectSignal(V3)).toThrow(/may be pdq or sha256 \(or autov3, blake3\)/);
     expect(() => detectSignal('f8672f6e', 'crc32')).toThrow(
       expect.objectContaining({ code: 'WARD_ERR_CONFIG_INVALID' }),
     );

@@ -1,8 +1,8 @@
 /**
  * `ward scan` against a hostile corpus the test generates (benign bytes only): corrupt and
  * truncated images of every decodable format, empty files, unreadable inputs (dangling symlinks,
- * symlink loops), a FIFO and a device given as inputs, zip and gzip bombs (honest and lying
- * sizes), path-traversal names, archives nested past the depth limit, image headers claiming
+ * symlink loops), a FIFO and a device given as inputs, zip, gzip, 7z and RAR bombs (honest and
+ * lying sizes), path-traversal names, archives nested past the depth limit, image headers claiming
  * billions of pixels. The scan must finish in bounded time and memory, give every item a verdict
  * (errors with a WARD_ERR_* code), and write nothing but its report.
  */
@@ -19,6 +19,8 @@ import { hashImage } from '../../src/signals/image.js';
 import { gzipChunks, gzipOf, noise, tarOf, tarOfZeros, zeros, zipOf } from '../helpers/archives.js';
 import { runWard, tempDir } from '../helpers/cli.js';
 import { PROJECT_ROOT } from '../helpers/fixtures.js';
+import { rar5Of } from '../helpers/rar5.js';
+import { sevenZipOf } from '../helpers/sevenzip.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON records
 type Json = any;
@@ -198,6 +200,9 @@ beforeAll(async () => {
   c('zip-bomb-liar.zip', zipOf([{ name: 'zeros.bin', data: Buffer.alloc(BOMB_BYTES), declaredSize: 4096 }]));
   c('gzip-bomb.gz', await gzipChunks(zeros(BOMB_BYTES)));
   c('tar-gz-bomb.tar.gz', await gzipChunks(tarOfZeros('zeros.bin', BOMB_BYTES)));
+  // 7z written by 7-Zip (fast LZMA2); a RAR 5 entry declaring 100 GiB behind 1,000 bytes.
+  c('7z-bomb.7z', await sevenZipOf([{ name: 'zeros.bin', data: new Uint8Array(BOMB_BYTES) }], { switches: ['x=1'] }));
+  c('rar-bomb-liar.rar', rar5Of([{ name: 'zeros.bin', bytes: noise(1000), method: 3, declaredSize: 100 * 1024 ** 3 }]));
   // Moderately compressible (about 50:1): read by default, refused under a small maxRatio.
   const ratio50 = Buffer.concat([Buffer.from(noise(100 * 1024, 9)), Buffer.alloc(5 * MiB)]);
   c('ratio50.zip', zipOf([{ name: 'data.bin', data: ratio50 }]));
@@ -361,7 +366,15 @@ describe.each([
   });
 
   it('cuts zip and gzip bombs off at the limits', () => {
-    for (const name of ['zip-bomb.zip', 'zip-bomb-liar.zip', 'gzip-bomb.gz', 'tar-gz-bomb.tar.gz']) {
+    const bombs = [
+      'zip-bomb.zip',
+      'zip-bomb-liar.zip',
+      'gzip-bomb.gz',
+      'tar-gz-bomb.tar.gz',
+      '7z-bomb.7z',
+      'rar-bomb-liar.rar',
+    ];
+    for (const name of bombs) {
       const archive = find(name);
       expect(archive.contentType).toBe('archive');
       const entries = items.filter((x) => x.path === join(corpus, name) && x.archivePath !== undefined);
@@ -375,6 +388,8 @@ describe.each([
     expect(find('zip-bomb-liar.zip', 'zeros.bin').error.code).toBe('WARD_ERR_ARCHIVE_CORRUPT');
     expect(find('gzip-bomb.gz', '(gzip payload)').error.code).toBe('WARD_ERR_LIMIT_ARCHIVE');
     expect(find('tar-gz-bomb.tar.gz', 'zeros.bin').error.code).toBe('WARD_ERR_LIMIT_ARCHIVE');
+    expect(find('7z-bomb.7z', 'zeros.bin').error.message).toMatch(/expands .*:1/);
+    expect(find('rar-bomb-liar.rar', 'zeros.bin').error.code).toBe('WARD_ERR_LIMIT_ARCHIVE');
     // Within the default ratio: read.
     expect(find('ratio50.zip', 'data.bin')).toMatchObject({ verdict: 'skipped', size: 100 * 1024 + 5 * MiB });
   });

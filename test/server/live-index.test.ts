@@ -36,7 +36,7 @@ describe.each(STORE_KINDS)('the live index on %s', (kind) => {
     const live = new LiveIndex(s);
     await live.refresh();
     const bank = () => live.matcher.bankIndex('b');
-    const index = bank()?.pdq;
+    const index = bank()?.indexes.get('pdq');
     const matched = async (q: Record<string, unknown>) => (await live.match(q, { includeWeak: true })).matches.length;
     expect(await matched({ pdq: p1 })).toBe(1);
     expect(await matched({ md5: m1 })).toBe(1);
@@ -52,7 +52,7 @@ describe.each(STORE_KINDS)('the live index on %s', (kind) => {
 
     await s.importEntries('b', iter([entry('pdq', p2)]));
     await live.refresh();
-    expect(bank()?.pdq).toBe(index); // the same index object: updated, not rebuilt
+    expect(bank()?.indexes.get('pdq')).toBe(index); // the same index object: updated, not rebuilt
     expect(await matched({ pdq: p2 })).toBe(1);
 
     const ids = (await s.listEntries('b', { limit: 10 })).filter((e) => e.signal !== 'pdq').map((e) => e.id);
@@ -71,7 +71,7 @@ describe.each(STORE_KINDS)('the live index on %s', (kind) => {
 
     await s.importEntries('b', iter([entry('pdq', p2)]), { replace: true });
     await live.refresh();
-    expect(bank()?.pdq).toBe(index);
+    expect(bank()?.indexes.get('pdq')).toBe(index);
     expect(await matched({ pdq: p1 })).toBe(0);
     expect(await matched({ pdq: p2 })).toBe(1);
     expect(live.stats()).toEqual([expect.objectContaining({ pdq: 1, exact: 0 })]);

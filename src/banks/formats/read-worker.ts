@@ -9,6 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { WardError } from '../../errors.js';
+import { activeRegistry, usePlugins } from '../../registry.js';
 import { builtFile } from '../../runtime-paths.js';
 import { decodeLabels, encodeLabels } from '../labels.js';
 import type { EntryBatch, ParsedEntry, ReadBankFileOptions, RowIssue } from '../types.js';
@@ -30,7 +31,9 @@ export async function* readBankFileBatchesInWorker(
   path: string,
   options: ReadBankFileOptions = {},
 ): AsyncGenerator<EntryBatch> {
-  const worker = new Worker(builtFile(import.meta.url, './read-worker.js'), { workerData: { path, options } });
+  // The worker parses with the same registry (plugin signal types included).
+  const plugins = activeRegistry().specifiers;
+  const worker = new Worker(builtFile(import.meta.url, './read-worker.js'), { workerData: { path, options, plugins } });
   const queue: Message[] = [];
   let wake: (() => void) | undefined;
   const push = (m: Message): void => {
@@ -88,7 +91,11 @@ const WARD_CODES = {
 
 if (!isMainThread && parentPort && (workerData as { path?: string } | undefined)?.path) {
   const port = parentPort;
-  const { path, options } = workerData as { path: string; options: ReadBankFileOptions };
+  const { path, options, plugins } = workerData as {
+    path: string;
+    options: ReadBankFileOptions;
+    plugins?: readonly string[];
+  };
   let credits = CREDITS;
   let resume: (() => void) | undefined;
   port.on('message', () => {
@@ -105,6 +112,7 @@ if (!isMainThread && parentPort && (workerData as { path?: string } | undefined)
     let rows: Row[] = [];
     let issues: RowIssue[] = [];
     try {
+      await usePlugins(plugins ?? []);
       for await (const item of readBankFile(createReadStream(path), options)) {
         if ('code' in item) issues.push(item);
         else rows.push([item.signal, item.value, encodeLabels(item.labels), item.sourceId ?? null, item.line]);

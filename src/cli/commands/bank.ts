@@ -10,7 +10,10 @@ import { readBankFileBatchesInWorker } from '../../banks/formats/read-worker.js'
 import { writeBankFile } from '../../banks/formats/write.js';
 import { BANK_FILE_FORMATS, type BankFileFormat } from '../../banks/types.js';
 import { WardError } from '../../errors.js';
-import { defaultDbPath, SqliteStore } from '../../store/sqlite.js';
+import { usePlugins } from '../../registry.js';
+import { withServiceStore } from '../../store/open.js';
+import type { ServiceStore } from '../../store/service.js';
+import type { BankWithCounts, StoredEntry } from '../../store/types.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -30,11 +33,14 @@ export const BANK_USAGE = `Usage: ward bank <subcommand> [options]
   stats NAME [--format table|json]
   rm NAME
 
-Every subcommand takes --db PATH (default: $WARD_DB, else ~/.local/share/ward/ward.db).
+Every subcommand takes --db PATH|URL: a SQLite file or a postgres:// URL (default: $DATABASE_URL
+when it is a PostgreSQL URL, else $WARD_DB, else ~/.local/share/ward/ward.db). Reading
+subcommands (export, list, stats, rm) never create a database. --plugin MODULE (repeatable)
+loads a plugin, so its signal types can be imported.
 An import is one transaction: with an invalid line nothing is applied (exit 2) unless
 --skip-invalid is given. Re-importing is idempotent; --replace makes the bank equal to the file.`;
 
-const DB_OPTION = { db: { type: 'string' } } as const;
+const DB_OPTION = { db: { type: 'string' }, plugin: { type: 'string', multiple: true } } as const;
 
 export async function bankCommand(argv: string[], ctx: CommandContext): Promise<ExitCode> {
   const [sub, ...rest] = argv;
@@ -59,13 +65,28 @@ export async function bankCommand(argv: string[], ctx: CommandContext): Promise<
   }
 }
 
-/** Opens the store named by --db (or the default), runs `fn`, and always closes it. */
-async function withStore<T>(values: Record<string, unknown>, fn: (store: SqliteStore) => Promise<T> | T): Promise<T> {
-  const store = SqliteStore.open((values.db as string | undefined) ?? defaultDbPath());
-  try {
-    return await fn(store);
-  } finally {
-    store.close();
+/**
+ * Opens the database named by --db (a path or a postgres:// URL), DATABASE_URL, WARD_DB or the
+ * default, runs `fn`, and always closes it. Reading subcommands never create a database.
+ */
+async function withStore<T>(
+  values: Record<string, unknown>,
+  fn: (store: ServiceStore) => Promise<T>,
+  create = true,
+): Promise<T> {
+  // Plugins' signal types are known to the bank file reader (and its worker thread) and the store.
+  await usePlugins((values.plugin as string[] | undefined) ?? []);
+  return withServiceStore({ db: values.db as string | undefined, create }, fn);
+}
+
+/** Every entry of a bank, in id order, a page at a time. */
+async function* allEntries(store: ServiceStore, bank: string): AsyncGenerator<StoredEntry> {
+  let afterId = 0;
+  for (;;) {
+    const page = await store.listEntries(bank, { afterId, limit: 10_000 });
+    yield* page;
+    if (page.length < 10_000) return;
+    afterId = (page[page.length - 1] as StoredEntry).id;
   }
 }
 
@@ -83,7 +104,7 @@ async function create(argv: string[], ctx: CommandContext): Promise<ExitCode> {
   const name = oneName(positionals, 'create');
   const distance = values.distance === undefined ? 31 : distanceArg(values.distance as string);
   return withStore(values, async (store) => {
-    const bank = store.createBank(name, { kind: values.negative ? 'negative' : 'block', pdqDistance: distance });
+    const bank = await store.createBank(name, { kind: values.negative ? 'negative' : 'block', pdqDistance: distance });
     await write(ctx.stdout, `created ${bank.kind} bank ${bank.name} (pdq distance ${bank.pdqDistance})\n`);
     return EXIT.OK;
   });
@@ -183,77 +204,93 @@ async function exportBank(argv: string[], ctx: CommandContext): Promise<ExitCode
   });
   const name = oneName(positionals, 'export');
   const format = fileFormat(values.format) ?? 'ndjson'; // checked before any file is touched
-  return withStore(values, async (store) => {
-    store.stats(name); // fails clearly on an unknown bank before anything is written
-    if (!values.out) {
-      await writeBankFile(store.entries(name), format, ctx.stdout);
+  return withStore(
+    values,
+    async (store) => {
+      await store.stats(name); // fails clearly on an unknown bank before anything is written
+      if (!values.out) {
+        await writeBankFile(allEntries(store, name), format, ctx.stdout);
+        return EXIT.OK;
+      }
+      const path = values.out as string;
+      // Opened first, so a bad path is a clear error rather than a stream 'error' event.
+      let handle: FileHandle;
+      try {
+        handle = await open(path, 'w');
+      } catch (cause) {
+        throw new WardError(
+          'WARD_ERR_OUTPUT',
+          `Cannot write ${JSON.stringify(path)}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`,
+          { path },
+          cause,
+        );
+      }
+      const out = handle.createWriteStream();
+      await writeBankFile(allEntries(store, name), format, out);
+      await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
       return EXIT.OK;
-    }
-    const path = values.out as string;
-    // Opened first, so a bad path is a clear error rather than a stream 'error' event.
-    let handle: FileHandle;
-    try {
-      handle = await open(path, 'w');
-    } catch (cause) {
-      throw new WardError(
-        'WARD_ERR_OUTPUT',
-        `Cannot write ${JSON.stringify(path)}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`,
-        { path },
-        cause,
-      );
-    }
-    const out = handle.createWriteStream();
-    await writeBankFile(store.entries(name), format, out);
-    await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-    return EXIT.OK;
-  });
+    },
+    false,
+  );
 }
 
 async function list(argv: string[], ctx: CommandContext): Promise<ExitCode> {
   const { values } = parseCommandArgs(argv, { ...DB_OPTION, format: { type: 'string' } });
-  return withStore(values, async (store) => {
-    const writer = new RecordWriter<ReturnType<SqliteStore['listBanks']>[number]>(
-      ctx.stdout,
-      parseFormat(values.format as string | undefined, ctx.stdoutIsTTY),
-      (b) =>
-        `${b.name.padEnd(24)}  ${b.kind.padEnd(8)}  ${String(b.pdqDistance).padStart(8)}  ${String(b.entries).padStart(10)}`,
-      `${'NAME'.padEnd(24)}  ${'KIND'.padEnd(8)}  PDQ DIST     ENTRIES`,
-    );
-    for (const b of store.listBanks()) await writer.add(b);
-    await writer.end();
-    return EXIT.OK;
-  });
+  return withStore(
+    values,
+    async (store) => {
+      const writer = new RecordWriter<BankWithCounts>(
+        ctx.stdout,
+        parseFormat(values.format as string | undefined, ctx.stdoutIsTTY),
+        (b) =>
+          `${b.name.padEnd(24)}  ${b.kind.padEnd(8)}  ${String(b.pdqDistance).padStart(8)}  ${String(b.entries).padStart(10)}`,
+        `${'NAME'.padEnd(24)}  ${'KIND'.padEnd(8)}  PDQ DIST     ENTRIES`,
+      );
+      for (const b of await store.listBanks()) await writer.add(b);
+      await writer.end();
+      return EXIT.OK;
+    },
+    false,
+  );
 }
 
 async function stats(argv: string[], ctx: CommandContext): Promise<ExitCode> {
   const { values, positionals } = parseCommandArgs(argv, { ...DB_OPTION, format: { type: 'string' } });
   const name = oneName(positionals, 'stats');
-  return withStore(values, async (store) => {
-    const s = store.stats(name);
-    const format = (values.format as string | undefined) ?? (ctx.stdoutIsTTY ? 'table' : 'json');
-    if (format === 'json' || format === 'ndjson') {
-      await write(ctx.stdout, `${JSON.stringify(s)}\n`);
-    } else {
-      const lines = [
-        `bank      ${s.bank.name} (${s.bank.kind}, pdq distance ${s.bank.pdqDistance}, version ${s.bank.version})`,
-        `entries   ${s.entries}`,
-        ...Object.entries(s.bySignal).map(([k, v]) => `  ${k.padEnd(8)}${v}`),
-        'labels',
-        ...Object.entries(s.byLabel).map(([k, v]) => `  ${k}: ${v}`),
-      ];
-      await write(ctx.stdout, `${lines.join('\n')}\n`);
-    }
-    return EXIT.OK;
-  });
+  return withStore(
+    values,
+    async (store) => {
+      const s = await store.stats(name);
+      const format = (values.format as string | undefined) ?? (ctx.stdoutIsTTY ? 'table' : 'json');
+      if (format === 'json' || format === 'ndjson') {
+        await write(ctx.stdout, `${JSON.stringify(s)}\n`);
+      } else {
+        const lines = [
+          `bank      ${s.bank.name} (${s.bank.kind}, pdq distance ${s.bank.pdqDistance}, version ${s.bank.version})`,
+          `entries   ${s.entries}`,
+          ...Object.entries(s.bySignal).map(([k, v]) => `  ${k.padEnd(8)}${v}`),
+          'labels',
+          ...Object.entries(s.byLabel).map(([k, v]) => `  ${k}: ${v}`),
+        ];
+        await write(ctx.stdout, `${lines.join('\n')}\n`);
+      }
+      return EXIT.OK;
+    },
+    false,
+  );
 }
 
 async function remove(argv: string[], ctx: CommandContext): Promise<ExitCode> {
   const { values, positionals } = parseCommandArgs(argv, DB_OPTION);
   const name = oneName(positionals, 'rm');
-  return withStore(values, async (store) => {
-    if (!store.deleteBank(name))
-      throw new WardError('WARD_ERR_BANK_NOT_FOUND', `No bank named ${JSON.stringify(name)}`);
-    await write(ctx.stdout, `removed bank ${name}\n`);
-    return EXIT.OK;
-  });
+  return withStore(
+    values,
+    async (store) => {
+      if (!(await store.deleteBank(name)))
+        throw new WardError('WARD_ERR_BANK_NOT_FOUND', `No bank named ${JSON.stringify(name)}`);
+      await write(ctx.stdout, `removed bank ${name}\n`);
+      return EXIT.OK;
+    },
+    false,
+  );
 }

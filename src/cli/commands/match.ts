@@ -5,13 +5,14 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { WardError } from '../../errors.js';
-import { Matcher, type MatchResult, type MatchSignals, signalsOf } from '../../match/matcher.js';
+import { type MatchResult, type MatchSignals, signalsOf } from '../../match/matcher.js';
+import { StoreMatcher } from '../../match/store-matcher.js';
+import { activeRegistry, usePlugins } from '../../registry.js';
 import { hashFiles, isErrorRecord } from '../../scan/hash-files.js';
-import { getSignalType } from '../../signals/builtin.js';
 import type { SignalType } from '../../signals/types.js';
-import { defaultDbPath, SqliteStore } from '../../store/sqlite.js';
+import { openServiceStore } from '../../store/open.js';
 import { number as percentFlag, VIDEO_FLAGS, VIDEO_USAGE, videoOptions } from '../../video/cli-options.js';
-import { looksCompact, parseVpdq, toCompact } from '../../video/vpdq.js';
+import { looksCompact, parseVpdq, toCompact, type VpdqFrame } from '../../video/vpdq.js';
 import { parseCommandArgs, positiveInt } from '../args.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -28,11 +29,15 @@ Matches images and videos (hashed on the fly) or given hashes against banks.
   --vpdq-query-percent P     a video matches when at least P% of its frames (quality >= 50)
                              match a frame of the bank video (default 80)...
   --vpdq-compared-percent P  ...and at least P% of the bank video's frames match (default 0)
-  --hashes FILE        lines of hex (32 = md5, 40 = sha1, 64 = pdq), vPDQ values, or NDJSON
-                       with a "pdq" (or md5/sha1/sha256/vpdq) field, as ward hash writes; - for stdin
+  --hashes FILE        lines of hex (32 = md5, 40 = sha1, 64 = pdq and the 64-hex exact types),
+                       signal:value (autov2:…, tensorfp:…), vPDQ values, or NDJSON with fields
+                       named by signal types (plus quality, pdqDihedral), as ward hash writes;
+                       - for stdin
   --format table|ndjson|json
   --jobs N             hashing threads (default: all cores)
-  --db PATH            database (default: $WARD_DB, else ~/.local/share/ward/ward.db)
+  --db PATH|URL        database: SQLite file or postgres:// URL (default: $DATABASE_URL, else
+                       $WARD_DB, else ~/.local/share/ward/ward.db); never created by ward match
+  --plugin MODULE      load a plugin (signal types, extractors...; repeatable)
 
 ${VIDEO_USAGE}
 
@@ -65,6 +70,7 @@ export async function matchCommand(argv: string[], ctx: CommandContext): Promise
     jobs: { type: 'string' },
     'vpdq-query-percent': { type: 'string' },
     'vpdq-compared-percent': { type: 'string' },
+    plugin: { type: 'string', multiple: true },
     ...VIDEO_FLAGS,
   });
   const hashesFile = values.hashes as string | undefined;
@@ -84,9 +90,11 @@ export async function matchCommand(argv: string[], ctx: CommandContext): Promise
   }
   const jobs = values.jobs === undefined ? undefined : positiveInt('--jobs', values.jobs as string);
   const format = parseFormat(values.format as string | undefined, ctx.stdoutIsTTY);
-  const store = SqliteStore.open((values.db as string | undefined) ?? defaultDbPath());
+  await usePlugins((values.plugin as string[] | undefined) ?? []);
+  const store = await openServiceStore({ db: values.db as string | undefined, create: false });
   try {
-    const matcher = Matcher.open(store, { banks: values.bank as string[] | undefined });
+    const matcher = await StoreMatcher.open(store, { banks: values.bank as string[] | undefined });
+    if (matcher.banks.length === 0) ctx.stderr.write('ward: warning: the database has no banks: nothing can match\n');
     const video = videoOptions(values);
     const options = {
       distance,
@@ -109,14 +117,19 @@ export async function matchCommand(argv: string[], ctx: CommandContext): Promise
       else if (record.matches.length > 0) matched++;
       await writer.add(record);
     };
-    const result = (label: { path?: string; hash?: string }, signals: MatchSignals): MatchRecord => {
-      const r = matcher.match(signals, options);
+    const result = async (
+      label: { path?: string; hash?: string },
+      signals: MatchSignals,
+      query: MatchSignals = signals,
+    ): Promise<MatchRecord> => {
+      const r = await matcher.match(query, options);
       const { pdqDihedral: _d, vpdq, ...rest } = signals;
       return {
         ...label,
-        signals: vpdq
-          ? { ...rest, vpdq: toCompact(vpdq as { pdq: string; quality: number; seconds: number }[]) }
-          : rest,
+        signals:
+          vpdq === undefined
+            ? rest
+            : { ...rest, vpdq: typeof vpdq === 'string' ? vpdq : toCompact(vpdq as VpdqFrame[]) },
         matches: r.matches,
         suppressedBy: r.suppressedBy,
         ...(r.suppressed.length > 0 ? { suppressed: r.suppressed } : {}),
@@ -126,30 +139,36 @@ export async function matchCommand(argv: string[], ctx: CommandContext): Promise
     if (hashesFile) {
       for await (const item of readHashes(hashesFile)) {
         if ('error' in item) await emit(item);
-        else await emit(result({ hash: item.hash }, item.signals));
+        else await emit(await result({ hash: item.hash }, item.signals, item.query));
       }
     } else {
       for await (const h of hashFiles(positionals, { dihedral: options.dihedral, jobs, video })) {
         if (isErrorRecord(h)) await emit(h);
         else if ('vpdq' in h)
-          await emit(result({ path: h.path }, { vpdq: h.vpdq, md5: h.md5, sha1: h.sha1, sha256: h.sha256 }));
-        else await emit(result({ path: h.path }, signalsOf(h)));
+          await emit(await result({ path: h.path }, { vpdq: h.vpdq, md5: h.md5, sha1: h.sha1, sha256: h.sha256 }));
+        else await emit(await result({ path: h.path }, signalsOf(h)));
       }
     }
     await writer.end();
     if (matched > 0) return EXIT.FOUND;
     return errors > 0 ? EXIT.ITEM_ERRORS : EXIT.OK;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-const BY_LENGTH: Record<number, keyof MatchSignals> = { 32: 'md5', 40: 'sha1', 64: 'pdq' };
-
-/** Lines of hex, or NDJSON objects with pdq/md5/sha1/sha256 fields. Bad lines are error records. */
+/**
+ * Lines of hashes, as ward hash writes them (NDJSON: every field that names a signal type, plus
+ * `quality` and `pdqDihedral`), or one value a line: `signal:value`, a vPDQ frame list, or bare
+ * hex, queried as every signal type that claims it (64 hex: pdq and the 64-hex exact types).
+ * Bad lines are error records.
+ */
 async function* readHashes(
   file: string,
-): AsyncGenerator<{ hash: string; signals: MatchSignals } | Extract<OutRecord, { error: unknown }>> {
+): AsyncGenerator<
+  { hash: string; signals: MatchSignals; query: MatchSignals } | Extract<OutRecord, { error: unknown }>
+> {
+  const registry = activeRegistry();
   const input = file === '-' ? process.stdin : createReadStream(file);
   let line = 0;
   try {
@@ -169,53 +188,64 @@ async function* readHashes(
           yield bad('Not valid JSON');
           continue;
         }
-        const signals: MatchSignals = {};
-        let problem: string | undefined;
-        for (const k of ['pdq', 'md5', 'sha1', 'sha256'] as const) {
-          if (obj === null || typeof obj !== 'object' || obj[k] === undefined) continue;
-          try {
-            signals[k] = (getSignalType(k) as SignalType).parse(obj[k] as string);
-          } catch (e) {
-            problem = WardError.is(e) ? `${k}: ${e.message}` : `${k}: not a hash`;
-          }
-        }
-        if (obj !== null && typeof obj === 'object' && typeof obj.quality === 'number') signals.quality = obj.quality;
-        if (obj !== null && typeof obj === 'object' && obj.vpdq !== undefined) {
-          try {
-            signals.vpdq = parseVpdq(obj.vpdq as string);
-          } catch (e) {
-            problem = WardError.is(e) ? `vpdq: ${e.message}` : 'vpdq: not a frame list';
-          }
-        }
-        const first =
-          signals.pdq ??
-          signals.md5 ??
-          signals.sha1 ??
-          signals.sha256 ??
-          (signals.vpdq ? `vpdq (${signals.vpdq.length} frames)` : undefined);
-        if (problem || !first) {
-          yield bad(problem ?? 'Expected a pdq, md5, sha1, sha256 or vpdq field');
+        if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+          yield bad('Expected a JSON object');
           continue;
         }
-        yield { hash: first, signals };
+        const signals: MatchSignals = {};
+        let problem: string | undefined;
+        let first: string | undefined;
+        for (const [k, v] of Object.entries(obj)) {
+          const type = registry.signalType(k);
+          if (!type || v === undefined || v === null) continue;
+          try {
+            signals[k] = k === 'vpdq' ? toCompact(parseVpdq(v as string)) : type.parse(v as string);
+            first ??=
+              k === 'vpdq' ? `vpdq (${parseVpdq(signals.vpdq as string).length} frames)` : (signals[k] as string);
+          } catch (e) {
+            problem = WardError.is(e) ? `${k}: ${e.message}` : `${k}: not a valid value`;
+          }
+        }
+        if (typeof obj.quality === 'number') signals.quality = obj.quality;
+        if (Array.isArray(obj.pdqDihedral) && obj.pdqDihedral.every((h) => typeof h === 'string'))
+          signals.pdqDihedral = obj.pdqDihedral as string[];
+        if (problem || first === undefined) {
+          yield bad(problem ?? `Expected a field naming a signal type (${registry.signalNames().join(', ')})`);
+          continue;
+        }
+        yield { hash: first, signals, query: signals };
+        continue;
+      }
+      const typed = /^([a-z][a-z0-9_-]*):(.+)$/.exec(text);
+      if (typed && registry.signalType(typed[1] as string)) {
+        const name = typed[1] as string;
+        try {
+          const value = (registry.signalType(name) as SignalType).parse(typed[2] as string);
+          yield { hash: value, signals: { [name]: value }, query: { [name]: value } };
+        } catch (e) {
+          yield bad(WardError.is(e) ? `${name}: ${e.message}` : `${name}: not a valid value`);
+        }
         continue;
       }
       if (looksCompact(text) || text.startsWith('[')) {
         try {
           const frames = parseVpdq(text);
-          yield { hash: `vpdq (${frames.length} frames)`, signals: { vpdq: frames } };
+          const vpdq = toCompact(frames);
+          yield { hash: `vpdq (${frames.length} frames)`, signals: { vpdq }, query: { vpdq } };
         } catch (e) {
           yield bad(WardError.is(e) ? `vpdq: ${e.message}` : 'vpdq: not a frame list');
         }
         continue;
       }
-      const hex = text.toLowerCase();
-      const signal = BY_LENGTH[hex.length];
-      if (!signal || !/^[0-9a-f]+$/.test(hex)) {
-        yield bad('Expected 32, 40 or 64 hex characters');
+      const candidates = registry.candidates(text);
+      if (candidates.length === 0) {
+        yield bad('Expected 32, 40 or 64 hex characters, a vPDQ frame list, or signal:value (e.g. autov2:…)');
         continue;
       }
-      yield { hash: hex, signals: { [signal]: hex } };
+      const query: MatchSignals = {};
+      for (const t of candidates) query[t.name] = t.parse(text);
+      const first = candidates[0] as SignalType;
+      yield { hash: query[first.name] as string, signals: { [first.name]: query[first.name] }, query };
     }
   } catch (cause) {
     throw new WardError('WARD_ERR_INPUT_NOT_FOUND', `Cannot read ${JSON.stringify(file)}`, { path: file }, cause);

@@ -4,18 +4,19 @@
  * [--checkpoint FILE] [--config FILE] [--from FILE] <path>...`
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { WardError } from '../../errors.js';
-import { Matcher } from '../../match/matcher.js';
+import { StoreMatcher } from '../../match/store-matcher.js';
 import { walkInputs } from '../../media/walk.js';
+import { usePlugins } from '../../registry.js';
 import { Checkpoint } from '../../scan/checkpoint.js';
 import { DEFAULT_SCAN_CONFIG, loadScanConfig, type ScanConfig } from '../../scan/config.js';
 import { scan } from '../../scan/pipeline.js';
 import type { ItemReport } from '../../scan/types.js';
-import { defaultDbPath, SqliteStore } from '../../store/sqlite.js';
+import { openServiceStore, resolveDatabase } from '../../store/open.js';
 import { parseCommandArgs, positiveInt } from '../args.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -40,7 +41,9 @@ Options:
   --config FILE        JSON or YAML: match options, verdict policy, limits (docs/scan.md)
   --from FILE          read paths to scan from FILE, one per line (- for standard input)
   --dihedral           also match rotations and flips (same as match.dihedral in --config)
-  --db PATH            database (default: $WARD_DB, else ~/.local/share/ward/ward.db)
+  --db PATH|URL        database: SQLite file or postgres:// URL (default: $DATABASE_URL, else
+                       $WARD_DB, else ~/.local/share/ward/ward.db); never created by ward scan
+  --plugin MODULE      load a plugin module (repeatable; also \`plugins:\` in --config)
 
 Exit status: 0 nothing found, 1 something matched or was flagged, 2 only errors (some items
 could not be read or decoded), 3 usage or configuration error.`;
@@ -56,6 +59,7 @@ export async function scanCommand(argv: string[], ctx: CommandContext): Promise<
     config: { type: 'string' },
     from: { type: 'string' },
     dihedral: { type: 'boolean' },
+    plugin: { type: 'string', multiple: true },
   });
   const from = values.from as string | undefined;
   if (positionals.length === 0 && from === undefined)
@@ -66,20 +70,34 @@ export async function scanCommand(argv: string[], ctx: CommandContext): Promise<
   let config: ScanConfig = values.config ? await loadScanConfig(values.config as string) : DEFAULT_SCAN_CONFIG;
   if (values.dihedral === true) config = { ...config, match: { ...config.match, dihedral: true } };
 
-  const store = SqliteStore.open((values.db as string | undefined) ?? defaultDbPath());
+  // Plugins first: their signal types must be in the registry when the banks' indexes load.
+  const plugins = [...((values.plugin as string[] | undefined) ?? []), ...config.plugins];
+  await usePlugins(plugins);
+  const db = values.db as string | undefined;
+  const where = resolveDatabase({ db });
+  // Scanning without a database is useful (provenance, models, text), so the default database
+  // is not required; one named by --db or WARD_DB must exist. Nothing here creates one.
+  const store =
+    'sqlite' in where && where.named === 'default' && !existsSync(where.sqlite)
+      ? undefined
+      : await openServiceStore({ db, create: false });
+  if (!store)
+    ctx.stderr.write(
+      `ward: warning: no database at ${'sqlite' in where ? where.sqlite : ''}: nothing can match (see \`ward bank create\`)\n`,
+    );
   let checkpoint: Checkpoint | undefined;
   let out: WriteStream | undefined;
   try {
-    const matcher = Matcher.open(store, { banks: values.bank as string[] | undefined });
-    if (matcher.banks.length === 0)
-      ctx.stderr.write('ward: no banks in the database: nothing can match (see `ward bank create`)\n');
+    const matcher = store ? await StoreMatcher.open(store, { banks: values.bank as string[] | undefined }) : undefined;
+    if (matcher && matcher.banks.length === 0)
+      ctx.stderr.write('ward: warning: no banks in the database: nothing can match (see `ward bank create`)\n');
     if (values.checkpoint) {
       const fingerprint = createHash('sha256')
         .update(
           JSON.stringify({
             inputs: positionals.map((p) => resolve(p)),
             from: from === undefined || from === '-' ? from : { path: resolve(from), sha256: await fileSha256(from) },
-            banks: matcher.banks.map((b) => [b.name, b.version]),
+            banks: (matcher?.banks ?? []).map((b) => [b.name, b.version]),
             config,
           }),
         )
@@ -117,7 +135,8 @@ export async function scanCommand(argv: string[], ctx: CommandContext): Promise<
       for await (const r of scan(inputs, {
         config,
         jobs,
-        matcher,
+        ...(matcher ? { matcher } : {}),
+        plugins,
         ...(cp
           ? {
               skipItem: (key: string) => cp.hasItem(key),
@@ -142,7 +161,7 @@ export async function scanCommand(argv: string[], ctx: CommandContext): Promise<
   } finally {
     checkpoint?.close();
     out?.destroy();
-    store.close();
+    await store?.close();
   }
 }
 
