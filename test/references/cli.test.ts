@@ -76,7 +76,12 @@ describe('ward scan (references)', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(p.verdict).toBe('flag');
-    expect(p.reasons).toEqual([expect.objectContaining({ rule: 'resource-match', ref: 'bad' })]);
+    // Both references are in the bank: the AutoV2 and the lora tag's model-name.
+    expect(p.reasons).toEqual([
+      expect.objectContaining({ rule: 'resource-match', ref: 'bad', message: expect.stringContaining('autov2') }),
+      expect.objectContaining({ rule: 'resource-match', ref: 'bad', message: expect.stringContaining('model-name') }),
+    ]);
+    expect(p.matches.map((m: { signal: string }) => m.signal).sort()).toEqual(['autov2', 'model-name']);
     expect(p.findings.map((f: { type: string }) => f.type)).toEqual(['reference.model', 'reference.model']);
     expect(r.out).not.toContain('seaside');
     expect(r.out).not.toContain('example-bad');

@@ -3,9 +3,8 @@
  * bank (by SHA-256, AutoV2), or an image hash in a bank (MD5, PDQ), is `flag` with the reason
  * `resource-match`; a negative bank suppresses it; the reference findings are `info` and carry no
  * text; a long post read in chunks is searched whole; a saved page's `href` links become
- * `url-sha256` signals. Matching `model-name`, `model-ref` and `url-sha256` needs the matcher to
- * query every registered signal type (the lead's matcher conversion): until it does, those checks
- * print a note and stop after checking the signals. Posts are benign; hashes are made up.
+ * `url-sha256` signals matched as their own type (a bank match); banked file names (`<lora:…>`
+ * tags) and hub models (`model-name`, `model-ref`) flag the post. Posts are benign; hashes made up.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ParsedEntry } from '../../src/banks/types.js';
 import { Matcher } from '../../src/match/matcher.js';
+import { activeRegistry } from '../../src/registry.js';
 import { DEFAULT_SCAN_CONFIG } from '../../src/scan/config.js';
 import { scan } from '../../src/scan/pipeline.js';
 import type { ItemReport } from '../../src/scan/types.js';
@@ -34,9 +34,11 @@ function file(name: string, text: string): string {
   return p;
 }
 
+/** Bank rows as a bank file import gives them: each value parsed by its signal type (a file name hashed). */
 async function* entries(rows: [string, string][]): AsyncGenerator<ParsedEntry> {
   let line = 0;
-  for (const [signal, value] of rows) yield { signal, value, labels: ['test'], line: ++line };
+  for (const [signal, value] of rows)
+    yield { signal, value: activeRegistry().requireSignalType(signal).parse(value), labels: ['test'], line: ++line };
 }
 
 async function storeWith(banks: Record<string, [string, string][]>, negative: string[] = []): Promise<SqliteStore> {
@@ -53,18 +55,6 @@ async function run(files: string[], store: SqliteStore): Promise<ItemReport[]> {
   const matcher = Matcher.open(store, { snapshotDir: null });
   for await (const r of scan(files, { matcher, jobs: 1, config: DEFAULT_SCAN_CONFIG })) out.push(r);
   return out;
-}
-
-/** Whether the matcher answers this signal type today (the lead's conversion makes it ask every type). */
-async function matcherAnswers(type: string, value: string): Promise<boolean> {
-  try {
-    const store = await storeWith({ probe: [[type, value]] });
-    const r = await Matcher.open(store, { snapshotDir: null }).match({ [type]: value } as never);
-    store.close();
-    return r.matches.length > 0;
-  } catch {
-    return false;
-  }
 }
 
 describe('references in scan', () => {
@@ -142,7 +132,7 @@ describe('references in scan', () => {
     store.close();
   });
 
-  it('a saved page: href links become url-sha256 signals; matched when the matcher asks url-sha256', async () => {
+  it('a saved page: href links become url-sha256 signals, matched against a URL list', async () => {
     const page = file(
       'page.html',
       '<html><body><p>Gardening tips</p><a href="https://example.org/listed?id=1&amp;x=2">more</a> ' +
@@ -154,17 +144,14 @@ describe('references in scan', () => {
     expect(r?.contentType).toBe('text');
     expect(r?.signals['url-sha256']).toEqual([listed, urlSha256('http://example.net/other')]);
     expect(r?.findings.map((f) => f.type)).toEqual(['reference.url', 'reference.url']);
-    if (!(await matcherAnswers('url-sha256', listed))) {
-      console.log('note: the matcher does not query url-sha256 yet (matcher conversion); the match check is skipped');
-      store.close();
-      return;
-    }
-    expect(r?.verdict).not.toBe('clean');
+    // A link is matched as its own signal type by the matcher: a block-bank hit is a bank match.
+    expect(r?.verdict).toBe('match');
+    expect(r?.reasons).toEqual([expect.objectContaining({ rule: 'bank-match', ref: 'url-list' })]);
     expect(r?.matches).toEqual([expect.objectContaining({ bank: 'url-list', signal: 'url-sha256' })]);
     store.close();
   });
 
-  it('a post naming a banked model by file name, lora tag or hub URL is flagged when the matcher asks model-name / model-ref', async () => {
+  it('a post naming a banked model by lora tag (model-name) or hub URL (model-ref) is flagged', async () => {
     const name = modelNameSha256('example_bad_lora') as string;
     const post = file('post-names.txt', 'Try <lora:Example-Bad-Lora:0.7> on a seaside town.');
     const hub = file(
@@ -180,13 +167,6 @@ describe('references in scan', () => {
     const [named, linked] = await run([post, hub], store);
     expect(named?.signals.resourceHashes).toEqual([`model-name:${name}`]);
     expect(linked?.signals.resourceHashes).toEqual(['model-ref:civitai:model:424242', 'model-ref:civitai:version:7']);
-    if (!(await matcherAnswers('model-name', name)) || !(await matcherAnswers('model-ref', 'civitai:model:424242'))) {
-      console.log(
-        'note: the matcher does not query model-name / model-ref yet (matcher conversion); the match check is skipped',
-      );
-      store.close();
-      return;
-    }
     for (const r of [named, linked]) {
       expect(r?.verdict).toBe('flag');
       expect(r?.reasons).toEqual([expect.objectContaining({ rule: 'resource-match' })]);
