@@ -15,6 +15,7 @@ import { textExtractor, textSniffer } from './scan/extractors/text.js';
 import { videoSniffer, vpdqExtractor } from './scan/extractors/video.js';
 import { md5Signal, sha1Signal, sha256Signal } from './signals/crypto.js';
 import { autov1Signal, autov2Signal, autov3Signal, blake3Signal } from './signals/model-hashes.js';
+import { modelNameSignal, modelRefSignal } from './signals/model-refs.js';
 import { pdqSignal } from './signals/pdq/signal.js';
 import { urlSha256Signal } from './signals/url.js';
 import { screenFindings } from './text/screen.js';
@@ -35,6 +36,8 @@ export const builtinPlugin = definePlugin({
     blake3Signal,
     vpdqSignal,
     urlSha256Signal,
+    modelNameSignal,
+    modelRefSignal,
   ],
   sniffers: [
     // Models first: PyTorch checkpoints are zips, and the archive sniffer would take them.

@@ -93,11 +93,13 @@ export { definePlugin, type PluginSniffer, type WardPlugin } from './plugin.js';
 export type { C2paAction, C2paSummary } from './provenance/c2pa/manifest.js';
 export { C2PA_TRUST_ANCHORS } from './provenance/c2pa/trust-anchors.js';
 export type { C2paState, C2paValidation } from './provenance/c2pa/validate.js';
+export { type GenericResult, keyValueBlock, readGeneric } from './provenance/generic.js';
 export {
   type InspectOptions as ProvenanceInspectOptions,
   inspectImage,
   inspectMetadata,
   resourceHashSignals,
+  resourceSignals,
 } from './provenance/inspect.js';
 export { DEFAULT_METADATA_LIMITS, type MetadataLimits } from './provenance/metadata.js';
 export { type PromptScreener, setPromptScreener } from './provenance/prompt-screen.js';
@@ -119,6 +121,19 @@ export {
   type WatermarkResult,
   type WatermarkScore,
 } from './provenance/watermark.js';
+export {
+  findReferences,
+  MAX_REFERENCES,
+  mergeReferenceSignals,
+  type Reference,
+  type ReferenceKind,
+  ReferenceScanner,
+  type ReferenceSignal,
+  type ReferenceSignals,
+  referenceFindings,
+  referenceSignals,
+  referencesOf,
+} from './references/index.js';
 export {
   activeRegistry,
   importPlugins,
@@ -203,6 +218,13 @@ export { BUILTIN_SIGNALS, getSignalType } from './signals/builtin.js';
 // Hashing an image file or buffer (PDQ + MD5/SHA-1/SHA-256), and many files on worker threads.
 export { type HashImageOptions, hashImage, type ImageHashes } from './signals/image.js';
 export { autov1Signal, autov2Signal, autov3Signal, blake3Signal } from './signals/model-hashes.js';
+export {
+  modelNameSha256,
+  modelNameSignal,
+  modelRefSignal,
+  modelRefsOf,
+  normalizeModelName,
+} from './signals/model-refs.js';
 export { DIHEDRAL_NAMES, type DihedralName } from './signals/pdq/dihedral.js';
 export {
   hammingBytes,

@@ -6,6 +6,7 @@
  */
 import { infotextGenerator, infotextResources, parseInfotext } from './a1111.js';
 import { apiNodes, readApiGraph, readWorkflow } from './comfyui.js';
+import { keyValueBlock, readGeneric } from './generic.js';
 import type { TextEntry } from './metadata.js';
 import { Resources } from './resources.js';
 import type { Evidence, MetadataIssue } from './types.js';
@@ -63,13 +64,63 @@ class Builder {
   }
 }
 
-/** Reads every text entry (PNG chunks, EXIF tags, comments, stealth payloads). */
-export function readGeneration(texts: readonly TextEntry[]): GenerationInfo {
+/**
+ * Reads every text entry (PNG chunks, EXIF tags, comments, stealth payloads) with the known tools'
+ * readers, then the generic pass (provenance/generic) over every entry they did not recognise, over
+ * the PNG text chunks no reader took (one key-value block: a tool writing one chunk per setting),
+ * and over `generic` blocks (XMP properties), which only the generic pass reads.
+ */
+export function readGeneration(texts: readonly TextEntry[], generic: readonly GenericBlock[] = []): GenerationInfo {
   const b = new Builder();
   const byKey = new Map<string, TextEntry>();
   for (const t of texts) if (!byKey.has(t.key)) byKey.set(t.key, t);
-  for (const t of texts) readEntry(t, byKey, b);
+  const leftover: Record<string, unknown> = {};
+  let leftovers = 0;
+  for (const t of texts) {
+    const size = b.info.resources.size;
+    const strong = b.info.evidence.filter((e) => e.strength === 'yes').length;
+    readEntry(t, byKey, b);
+    if (b.info.resources.size !== size || b.info.evidence.filter((e) => e.strength === 'yes').length !== strong)
+      continue;
+    if (t.key === 'Comment' && /novelai/i.test(byKey.get('Software')?.value ?? '')) continue;
+    const exifBlock = t.where === 'exif' && GENERIC_EXIF.has(t.key);
+    if (t.where !== 'exif' || exifBlock) {
+      const json = parseJson(t.value);
+      if (json !== undefined && typeof json === 'object' && json !== null) {
+        genericPass(json, where(t), b);
+        continue;
+      }
+    }
+    if (exifBlock || t.where === 'stealth' || GENERIC_TEXT_KEYS.has(t.key)) {
+      const kv = keyValueBlock(t.value);
+      if (kv) genericPass(kv, where(t), b);
+    } else if (t.where.startsWith('png:') && leftovers < 1000 && !(t.key in leftover)) {
+      leftover[t.key] = t.value;
+      leftovers++;
+    }
+  }
+  if (leftovers >= 2) genericPass(leftover, 'PNG text chunks', b);
+  for (const g of generic) genericPass(g.value, g.source, b);
   return b.info;
+}
+
+/** A block only the generic pass reads (XMP properties as one object). */
+export interface GenericBlock {
+  value: unknown;
+  source: string;
+}
+
+/** EXIF tags whose value may be a generator's block (JSON or key-value text); never Make or Model. */
+const GENERIC_EXIF = new Set(['UserComment', 'XPComment', 'ImageDescription']);
+/** Text keys read as key-value blocks when they are not JSON. */
+const GENERIC_TEXT_KEYS = new Set(['parameters', 'Comment', 'Description', 'comment', 'metadata', 'Metadata']);
+
+function genericPass(value: unknown, src: string, b: Builder): void {
+  const r = readGeneric(value, b.info.resources, src);
+  if (r.generation) {
+    b.prompts(r.prompt, r.negativePrompt, 50);
+    b.evidence('generation-parameters', `generation parameters (models and sampler settings) in ${src}`);
+  }
 }
 
 function where(t: TextEntry): string {

@@ -10,6 +10,7 @@ import { WardError } from '../errors.js';
 import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 import type { DecodedImage } from '../media/image.js';
 import { DECODABLE_IMAGE_FORMATS, type ImageFormat, sniffImage } from '../media/sniff.js';
+import { modelNameSha256, modelRefsOf } from '../signals/model-refs.js';
 import { CborError } from './c2pa/cbor.js';
 import { JumbfError } from './c2pa/jumbf.js';
 import { type C2paSummary, readManifestStore, sourceTypeName } from './c2pa/manifest.js';
@@ -105,7 +106,10 @@ function readMetadataParts(bytes: Uint8Array, options: InspectOptions): Parts {
   const extra: TextEntry[] = xmp.creatorTool
     ? [{ key: 'CreatorTool', value: xmp.creatorTool, where: 'xmp', offset: 0 }]
     : [];
-  const gen = readGeneration([...texts, ...extra]);
+  const gen = readGeneration(
+    [...texts, ...extra],
+    xmp.fields.map((value) => ({ value, source: 'XMP' })),
+  );
   const parts: Parts = {
     ...(meta ? { meta } : {}),
     gen,
@@ -288,6 +292,25 @@ export async function inspectWithPrompts(
     ...(parts.gen.prompt !== undefined ? { prompt: parts.gen.prompt } : {}),
     ...(parts.gen.negativePrompt !== undefined ? { negativePrompt: parts.gen.negativePrompt } : {}),
   };
+}
+
+/**
+ * Everything of a report's resources that banks can match, unique: the hashes (`autov2:…`), the
+ * file names (`model-name:<sha256 of the normalised stem>`) and hub ids (`model-ref:civitai:model:…`
+ * from AIRs and Civitai version ids): signals/model-refs.
+ */
+export function resourceSignals(report: ProvenanceReport): string[] {
+  const out = new Set(resourceHashSignals(report));
+  for (const r of report.resources) {
+    const refs = r.air ? modelRefsOf(r.air) : [];
+    if (r.civitaiVersionId !== undefined) refs.push(`civitai:version:${r.civitaiVersionId}`);
+    for (const ref of refs) out.add(`model-ref:${ref}`);
+    // A name that is an AIR or a hash (the generic pass names a resource by its hash) is not a file name.
+    if (r.name.startsWith('urn:air:') || /^(?:[a-z0-9]+:)?[0-9a-f]{8,64}$/i.test(r.name)) continue;
+    const h = modelNameSha256(r.name);
+    if (h) out.add(`model-name:${h}`);
+  }
+  return [...out];
 }
 
 /** The resource hashes of a report as matchable signal values (`autov2:…`, `sha256:…`), unique. */

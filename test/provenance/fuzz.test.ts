@@ -12,6 +12,7 @@ import { readGeneration } from '../../src/provenance/generators.js';
 import { inspectMetadata } from '../../src/provenance/inspect.js';
 import { readContainer } from '../../src/provenance/metadata.js';
 import { readStealth } from '../../src/provenance/stealth.js';
+import { xmpFields } from '../../src/provenance/xmp.js';
 import {
   exifApp1,
   iTXt,
@@ -141,6 +142,64 @@ describe('text readers (fuzz)', () => {
           readStealth({ width: w, height: h, channels, data });
         },
       ),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('generic pass (fuzz)', () => {
+  const KEYS = [
+    'model',
+    'Model hash',
+    'LORAS',
+    'hashes',
+    'resources',
+    'type',
+    'name',
+    'sha256',
+    'ckpt_name',
+    'steps',
+    'seed',
+    'prompt',
+    'x',
+  ];
+  const json = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.string(),
+      fc.constantFrom(
+        'lora',
+        'x.safetensors',
+        '45a21ea00a',
+        `blake3:${'a'.repeat(64)}`,
+        '<lora:a:1>',
+        'urn:air:sd1:lora:civitai:1@2',
+      ),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(tie('value'), { maxLength: 5 }),
+      fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), fc.string()), tie('value'), { maxKeys: 6 }),
+    ),
+  })).value;
+
+  it('any JSON under any key, any key-value text and any XMP text: never throws, stays bounded', () => {
+    fc.assert(
+      fc.property(json, fc.string({ maxLength: 300 }), (value, text) => {
+        for (const t of [JSON.stringify(value) ?? 'null', text, `model=${text}\nsteps=1\nseed=2`]) {
+          const g = readGeneration(
+            [
+              { key: 'parameters', value: t, where: 'png:tEXt', offset: 0 },
+              { key: 'UserComment', value: t, where: 'exif', offset: 0 },
+              { key: 'anything', value: t, where: 'png:iTXt', offset: 0 },
+            ],
+            [{ value, source: 'XMP' }],
+          );
+          expect(g.resources.size).toBeLessThanOrEqual(256);
+          for (const r of g.resources.list()) expect(typeof r.name).toBe('string');
+        }
+        expect(() => xmpFields(`<a:b c:d="${text}">${text}</a:b>${text}`)).not.toThrow();
+      }),
       { numRuns: RUNS },
     );
   });

@@ -16,6 +16,7 @@ import { setPromptScreener } from '../../src/provenance/prompt-screen.js';
 import { DEFAULT_SCAN_CONFIG, type ScanConfig } from '../../src/scan/config.js';
 import { scan } from '../../src/scan/pipeline.js';
 import type { ItemReport } from '../../src/scan/types.js';
+import { modelNameSha256 } from '../../src/signals/model-refs.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { PROJECT_ROOT } from '../helpers/fixtures.js';
 import { tEXt, withChunks } from './build.js';
@@ -78,7 +79,8 @@ describe('provenance in scan', () => {
       prompt: 'a meadow',
       negativePrompt: 'night',
     });
-    expect(fooocus?.signals.resourceHashes).toEqual([`sha256:${BASE_SHA}`]);
+    // The hash, and the file name as a model-name (SHA-256 of the normalised stem `base`).
+    expect(fooocus?.signals.resourceHashes).toEqual([`sha256:${BASE_SHA}`, `model-name:${modelNameSha256('base')}`]);
     expect(swarm?.verdict).toBe('flag');
     expect(swarm?.reasons).toEqual([
       expect.objectContaining({ rule: 'resource-match', ref: 'bad-models', score: 0.9 }),
@@ -167,6 +169,28 @@ describe('provenance in scan', () => {
     expect(reports[0]?.matches.map((m) => m.signal).sort()).toEqual(['autov2', 'autov3']);
     expect(reports[1]?.matches.map((m) => m.signal)).toEqual(['autov3']);
     expect(reports[2]?.matches.map((m) => m.signal)).toEqual(['blake3']);
+    store.close();
+  });
+
+  it('issue 21: an unknown generator’s JSON with its own key names is traced to its checkpoint: yes, and flagged by the bank', async () => {
+    const unknown = join(dir, 'unknown-tool.png');
+    const json = JSON.stringify({
+      tool: 'SomeNewUI 0.1',
+      Generation: { PositivePrompt: 'a meadow', Steps: 28, SamplerName: 'euler', CFG: 5 },
+      Checkpoint: { FileName: 'models/checkpoints/base.safetensors', SHA_256: LORA_SHA },
+    });
+    writeFileSync(unknown, withChunks(await sceneImage(7, 'png', 320, 240), [tEXt('gen_params', json)]));
+    const store = SqliteStore.open(':memory:');
+    store.createBank('bad-models');
+    await store.importEntries('bad-models', rows([LORA_SHA]));
+    const [r] = await run([unknown], Matcher.open(store, { snapshotDir: null }));
+    expect(r?.findings[0]?.data).toMatchObject({
+      aiGenerated: 'yes',
+      resources: [{ type: 'checkpoint', name: 'models/checkpoints/base.safetensors', hashes: { sha256: LORA_SHA } }],
+    });
+    expect(r?.signals.resourceHashes).toContain(`sha256:${LORA_SHA}`);
+    expect(r?.verdict).toBe('flag');
+    expect(r?.reasons).toEqual([expect.objectContaining({ rule: 'resource-match', ref: 'bad-models' })]);
     store.close();
   });
 });

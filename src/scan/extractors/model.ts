@@ -16,6 +16,7 @@
  * entries. A checkpoint zip whose data.pkl comes after 4 KiB of other entries is seen as a zip
  * archive: its entries are still scanned one by one, and data.pkl among them is sniffed as a pickle.
  */
+
 import {
   type InspectOptions,
   inspectModel,
@@ -23,6 +24,7 @@ import {
   type ModelReport,
   sniffModel,
 } from '../../models/inspect.js';
+import { mergeReferenceSignals, referencesOf } from '../../references/index.js';
 import type { ExtractOutput, Extractor, Sniffer } from '../plugins.js';
 import type { Finding, ItemSignals } from '../types.js';
 
@@ -45,6 +47,21 @@ function trimmedMetadata(metadata: Record<string, unknown>): Record<string, unkn
       Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
   }
   return out;
+}
+
+/** Metadata keys whose text describes the model (where its card names links, models, hashes). */
+const DESCRIBING_KEY = /description|title|comment|notes|readme|url|source|trigger|usage/i;
+
+/** The describing metadata values, one per line (at most 4 MiB). */
+function describingText(metadata: Record<string, unknown>): string {
+  const parts: string[] = [];
+  let size = 0;
+  for (const [k, v] of Object.entries(metadata)) {
+    if (typeof v !== 'string' || !DESCRIBING_KEY.test(k) || size + v.length > 4 * 1024 * 1024) continue;
+    parts.push(v);
+    size += v.length + 1;
+  }
+  return parts.join('\n');
 }
 
 /** The report as scan output: signals and findings. */
@@ -109,6 +126,13 @@ export function modelOutput(report: ModelReport): ExtractOutput {
     });
   }
   if (report.findings) findings.push(...report.findings);
+  // Links, models and hashes named in its description, title, notes (src/references).
+  const text = describingText(report.metadata);
+  if (text) {
+    const refs = referencesOf(text, 'model');
+    findings.push(...refs.findings);
+    mergeReferenceSignals(signals, refs.signals);
+  }
   return { signals, findings, ...(report.error ? { error: report.error } : {}) };
 }
 

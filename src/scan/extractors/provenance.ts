@@ -2,12 +2,12 @@
  * @module scan/extractors/provenance
  * Images: AI-generation provenance (src/provenance). Emits a `provenance.ai-generated` finding
  * (severity info: AI generation alone is not abuse; the policy can map it) when there is evidence,
- * the models the image names as `resourceHashes` signals (matched against banks by the pipeline:
- * a known-bad LoRA makes the image `flag`), and the text screener's findings on its prompts.
+ * the models the image names as `resourceHashes` signals (hashes, file names, hub ids: matched
+ * against banks by the pipeline: a known-bad LoRA makes the image `flag`), and the text screener's findings on its prompts.
  */
 import { decodeImageOnce } from '../../media/decode-once.js';
 import { DECODABLE_IMAGE_FORMATS, type ImageFormat } from '../../media/sniff.js';
-import { inspectWithPrompts, resourceHashSignals } from '../../provenance/inspect.js';
+import { inspectWithPrompts, resourceSignals } from '../../provenance/inspect.js';
 import { screenPrompts } from '../../provenance/prompt-screen.js';
 import type { ProvenanceReport } from '../../provenance/types.js';
 import type { Extractor } from '../plugins.js';
@@ -54,7 +54,7 @@ export const provenanceExtractor: Extractor = {
         data: { issues: report.issues },
       });
     findings.push(...screenPrompts(prompt, negativePrompt, PROVENANCE_SOURCE));
-    const hashes = resourceHashSignals(report);
+    const hashes = resourceSignals(report);
     return hashes.length > 0 ? { findings, signals: { resourceHashes: hashes } } : { findings };
   },
 };

@@ -10,6 +10,13 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import {
+  mergeReferenceSignals,
+  ReferenceScanner,
+  referenceFindings,
+  referenceSignals,
+  referencesOf,
+} from '../../references/index.js';
+import {
   mergeVerdicts,
   screenPromptPair,
   screenTags,
@@ -236,26 +243,43 @@ function* fileChunks(path: string, hashes: Hash[]): Generator<string> {
   }
 }
 
+/** Passes pieces through, feeding them to the reference scanner on the way. */
+function* teeTo(pieces: Iterable<string>, scanner: ReferenceScanner): Generator<string> {
+  for (const p of pieces) {
+    scanner.push(p);
+    yield p;
+  }
+}
+
 export const textExtractor: Extractor = {
   name: 'text',
   contentTypes: ['text'],
   async extract({ bytes, format }) {
     const text = new TextDecoder('utf-8').decode(bytes);
-    return { findings: verdictFindings(screenTextItem(text, format), 'text') };
+    // References (links, models, hashes: src/references) are matched against banks by the pipeline.
+    const refs = referencesOf(text, 'text');
+    const findings = [...verdictFindings(screenTextItem(text, format), 'text'), ...refs.findings];
+    const signals = mergeReferenceSignals({}, refs.signals);
+    return Object.keys(signals).length > 0 ? { findings, signals } : { findings };
   },
   /** Files: read in 1 MiB chunks (any size, bounded memory); the digests come from the same read. */
   async extractFile({ path, size, format, digests }) {
     const names = [...digests];
     const hashes = names.map((d) => createHash(d));
     let verdict: TextVerdict;
+    const scanner = new ReferenceScanner();
     if (format === 'json' && size <= MAX_JSON_BYTES) {
       const parts: string[] = [];
       for (const chunk of fileChunks(path, hashes)) parts.push(chunk);
-      verdict = screenTextItem(parts.join(''), format);
+      const text = parts.join('');
+      scanner.push(text);
+      verdict = screenTextItem(text, format);
     } else {
-      verdict = screenTextChunks(fileChunks(path, hashes), { context: 'caption' });
+      verdict = screenTextChunks(teeTo(fileChunks(path, hashes), scanner), { context: 'caption' });
     }
+    const refs = scanner.end();
     const signals = Object.fromEntries(names.map((d, i) => [d, (hashes[i] as Hash).digest('hex')]));
-    return { signals, findings: verdictFindings(verdict, 'text') };
+    mergeReferenceSignals(signals, referenceSignals(refs));
+    return { signals, findings: [...verdictFindings(verdict, 'text'), ...referenceFindings(refs, 'text')] };
   },
 };
