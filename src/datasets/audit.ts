@@ -181,10 +181,19 @@ export async function* auditShard(
     return p;
   };
   let more = true;
+  let failure: unknown;
   try {
     while (more || window.length > 0) {
       while (more && window.length < windowSize) {
-        const r = await rows.next();
+        let r: IteratorResult<DatasetRow>;
+        try {
+          r = await rows.next();
+        } catch (cause) {
+          // The rows already read are reported first; then the shard's error.
+          failure = cause;
+          more = false;
+          break;
+        }
         if (r.done) {
           more = false;
           break;
@@ -202,6 +211,7 @@ export async function* auditShard(
       const image = head.image ? await head.image : undefined;
       yield await rowReport(reader, shard, head.row, image, config, options.matcher, screen);
     }
+    if (failure !== undefined) throw failure;
   } finally {
     await rows.return?.(undefined);
     // Tasks still in flight finish on their own (their promises are observed).
@@ -236,13 +246,21 @@ async function rowReport(
     suppressedBy = r.suppressedBy;
   }
   const findings: Finding[] = screen && row.caption ? captionFindings(row.caption) : [];
-  const part = decide({ matches: declaredMatches, suppressedBy, findings, error: row.error }, config.policy);
+  let rowError = row.error;
+  if (image && image.contentType !== 'image' && !rowError) {
+    // Sniffed by magic bytes, as ward scan does: a member named as an image that is not one.
+    rowError = {
+      code: 'WARD_ERR_DATASET_ROW',
+      message: `the stored image ${row.name ?? row.key} is ${image.contentType} content, not an image`,
+    };
+  }
+  const part = decide({ matches: declaredMatches, suppressedBy, findings, error: rowError }, config.policy);
   let verdict = part.verdict;
   let reasons = part.reasons;
   let score = part.score;
   const matches: RowMatch[] = [...declaredMatches];
   const allFindings = [...findings];
-  let error = row.error;
+  let error = rowError;
   if (image) {
     matches.push(...image.matches.map((m) => ({ ...m, source: 'bytes' as const })));
     allFindings.unshift(...image.findings);

@@ -4,8 +4,8 @@
  * + `key.json` (img2dataset's record: url, caption, key, status, sha256 or md5 of the original
  * download, sizes), streamed entry by entry (memory: one entry). Members of one sample are
  * adjacent and share the key (the name up to the first dot of its last part). A key seen twice in
- * a shard, a sample without its image, a sidecar that is not JSON or is missing where the shard's
- * other samples have it: a row error. A truncated tar: a shard error after the rows before it.
+ * a shard, a sample without its image, a `.json` record that is not JSON or is missing where the
+ * shard's first sample has one: a row error. A truncated tar: a shard error after the rows before it.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -139,9 +139,9 @@ async function* tarRows(shard: DatasetShard, options: RowReadOptions): AsyncGene
     const g = group;
     group = undefined;
     if (!g) return undefined;
-    // The first sample's sidecars are what the others should have.
+    // img2dataset writes a .json record for every sample: when the first has one, all should.
     const expect = sidecars;
-    if (!sidecars) sidecars = new Set([...g.exts].filter((e) => !IMAGE_EXTENSIONS.includes(e)));
+    if (!sidecars) sidecars = new Set([...g.exts].filter((e) => e === 'json'));
     const row = groupRow(g, index++, expect && expect.size > 0 ? expect : undefined);
     return row;
   };
