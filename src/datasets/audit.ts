@@ -426,7 +426,27 @@ export async function* auditDatasets(
   const config = options.config ?? DEFAULT_SCAN_CONFIG;
   for (const path of paths) {
     const started = Date.now();
-    const reader = await chooseReader(path, options);
+    let reader: DatasetReader;
+    try {
+      reader = await chooseReader(path, options);
+    } catch (cause) {
+      // A path that is missing or that no reader knows: reported in its summary; the rest goes on.
+      if (!WardError.is(cause) || cause.kind !== 'input') throw cause;
+      yield {
+        kind: 'summary',
+        dataset: path,
+        reader: 'none',
+        shards: 0,
+        resumedShards: 0,
+        rows: 0,
+        verdicts: emptyVerdicts(),
+        reasons: {},
+        shardsSkipped: [{ shard: '.', code: cause.code, message: cause.message, rowsRead: 0 }],
+        neighbourRows: 0,
+        seconds: (Date.now() - started) / 1000,
+      };
+      continue;
+    }
     const summary: DatasetSummary = {
       kind: 'summary',
       dataset: path,

@@ -234,12 +234,13 @@ function nsfwTag(s: string | undefined): number | undefined {
   return t ?? cellNumber(s);
 }
 
-async function parquetKind(path: string): Promise<'metadata' | 'images' | undefined> {
+async function parquetKind(path: string): Promise<'metadata' | 'images' | 'unreadable' | undefined> {
   let pf: ParquetFile;
   try {
     pf = await openParquet(path);
   } catch {
-    return undefined;
+    // A damaged footer: still a parquet file (PAR1), read as metadata so its error is reported.
+    return 'unreadable';
   }
   try {
     if (imageColumn(pf)) return 'images';
@@ -250,7 +251,7 @@ async function parquetKind(path: string): Promise<'metadata' | 'images' | undefi
   }
 }
 
-async function detectParquet(input: DetectInput): Promise<'metadata' | 'images' | undefined> {
+async function detectParquet(input: DetectInput): Promise<'metadata' | 'images' | 'unreadable' | undefined> {
   if (!input.isDirectory) return isParquetHead(input.head) ? parquetKind(input.path) : undefined;
   // A directory of parquet files (no tars: those are WebDataset shards with their metadata beside).
   if (input.entries.some((e) => e.endsWith('.tar'))) return undefined;
@@ -267,7 +268,10 @@ async function ranges(shard: DatasetShard) {
 export const laionReader: DatasetReader = {
   name: 'laion-parquet',
   description: 'LAION-style metadata parquet (URL, caption, MD5/SHA-256 columns, punsafe): metadata only',
-  detect: async (input) => ((await detectParquet(input)) === 'metadata' ? 0.6 : 0),
+  detect: async (input) => {
+    const kind = await detectParquet(input);
+    return kind === 'metadata' ? 0.6 : kind === 'unreadable' ? 0.1 : 0;
+  },
   shards: (path) => parquetShards(path),
   rows: (shard, options) => parquetRows(shard, options, false),
   ranges,

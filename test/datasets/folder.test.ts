@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditDatasets, chooseReader, type DatasetRowReport, type DatasetSummary } from '../../src/datasets/audit.js';
-import { cocoReader, imageFolderReader } from '../../src/datasets/folder.js';
+import { cocoReader } from '../../src/datasets/folder.js';
 import type { DatasetReader } from '../../src/datasets/types.js';
 import { sceneImage } from '../../src/demo/images.js';
 import { WardError } from '../../src/errors.js';
