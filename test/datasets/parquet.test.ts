@@ -360,3 +360,15 @@ describe('Hugging Face parquet with embedded images', () => {
     }
   });
 });
+
+describe('url-sha256 of dataset URLs', () => {
+  it("is the signal type's own value for any string (fuzzed)", async () => {
+    const { rowUrlSha256 } = await import('../../src/datasets/audit.js');
+    fc.assert(
+      fc.property(fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.string()), (u) => {
+        expect(rowUrlSha256(u)).toBe(urlSha256(u));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
