@@ -180,11 +180,27 @@ function looksCoco(head: Uint8Array): boolean {
   return /^\s*\{/.test(t) && t.includes('"images"');
 }
 
+/** COCO files of a directory: `*.json` at its top level and in `annotations/` (not sidecars deeper down). */
 async function cocoJsonFiles(dir: string): Promise<string[]> {
+  const candidates: string[] = [];
+  for (const sub of ['', 'annotations']) {
+    let names: string[];
+    try {
+      names = (await readdir(join(dir, sub))).sort();
+    } catch {
+      continue;
+    }
+    for (const n of names) if (n.endsWith('.json')) candidates.push(join(dir, sub, n));
+  }
   const out: string[] = [];
-  for (const f of await listFiles(dir, (n) => n.endsWith('.json'))) {
-    if (relative(dir, f).split(/[\\/]/).length > 2) continue; // top level or annotations/
-    const head = await readHead(f, 1 << 16);
+  // An image folder's sidecars are JSON too: look at a bounded number of heads.
+  for (const f of candidates.slice(0, 64)) {
+    let head: Uint8Array;
+    try {
+      head = await readHead(f, 1 << 16);
+    } catch {
+      continue;
+    }
     if (looksCoco(head.subarray(0, 4096)) && decoder.decode(head).includes('"file_name"')) out.push(f);
   }
   return out;

@@ -255,7 +255,8 @@ async function detectParquet(input: DetectInput): Promise<'metadata' | 'images' 
   if (!input.isDirectory) return isParquetHead(input.head) ? parquetKind(input.path) : undefined;
   // A directory of parquet files (no tars: those are WebDataset shards with their metadata beside).
   if (input.entries.some((e) => e.endsWith('.tar'))) return undefined;
-  const first = (await listFiles(input.path, (n) => n.endsWith('.parquet')))[0];
+  const top = input.entries.find((e) => e.endsWith('.parquet'));
+  const first = top ? join(input.path, top) : (await listFiles(input.path, (n) => n.endsWith('.parquet')))[0];
   return first ? parquetKind(first) : undefined;
 }
 
