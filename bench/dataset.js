@@ -172,10 +172,13 @@ async function audit(path, matcher, screenCaptions) {
   return { n, found };
 }
 
+/** Wall-clock and CPU milliseconds (user + system: what other load on the machine distorts least). */
 async function timed(fn) {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const out = await fn();
-  return { ms: performance.now() - t0, out };
+  const c = process.cpuUsage(c0);
+  return { ms: performance.now() - t0, cpu: (c.user + c.system) / 1000, out };
 }
 
 console.log(
@@ -198,6 +201,7 @@ console.log(`bank: ${BANK} md5 entries; parquet: ${ROWS} rows; ${ROUNDS} interle
 
 if (ONLY !== 'images') {
   const times = { base: [], url: [], plain: [], screened: [] };
+  const cpu = { base: [], url: [], plain: [], screened: [] };
   for (let r = 0; r < ROUNDS; r++) {
     const b = await timed(() => hyparquetAlone(parquet));
     const u = await timed(() => hyparquetUrlHash(parquet));
@@ -209,22 +213,28 @@ if (ONLY !== 'images') {
     times.url.push(u.ms);
     times.plain.push(p.ms);
     times.screened.push(s.ms);
+    cpu.base.push(b.cpu);
+    cpu.url.push(u.cpu);
+    cpu.plain.push(p.cpu);
+    cpu.screened.push(s.cpu);
     console.log(
       `  round ${r + 1}: hyparquet ${Math.round(ROWS / (b.ms / 1000))} rows/s, +url-sha256 ${Math.round(ROWS / (u.ms / 1000))}, audit ${Math.round(ROWS / (p.ms / 1000))}, audit+captions ${Math.round(ROWS / (s.ms / 1000))}`,
     );
   }
-  const rate = (ms) => Math.round(ROWS / (median(ms) / 1000));
-  console.log(`metadata parquet, one thread (rows/s, median):`);
-  console.log(`  hyparquet alone (URL, TEXT, md5, punsafe columns): ${rate(times.base)}`);
-  console.log(`  hyparquet + url-sha256 of every URL (no matching): ${rate(times.url)}`);
-  console.log(`  audit, md5 + URL hashing and matching, no caption screening: ${rate(times.plain)}`);
-  console.log(`  audit, with caption screening: ${rate(times.screened)}`);
+  const rate = (k) =>
+    `${Math.round(ROWS / (median(times[k]) / 1000))} rows/s wall, ${Math.round(ROWS / (median(cpu[k]) / 1000))} rows per CPU-second`;
+  console.log(`metadata parquet, one thread (medians):`);
+  console.log(`  hyparquet alone (URL, TEXT, md5, punsafe columns): ${rate('base')}`);
+  console.log(`  hyparquet + url-sha256 of every URL (no matching): ${rate('url')}`);
+  console.log(`  audit, md5 + URL hashing and matching, no caption screening: ${rate('plain')}`);
+  console.log(`  audit, with caption screening: ${rate('screened')}`);
 }
 
 if (ONLY !== 'parquet') {
   const { tarPath, folder } = await ensureImages();
   const runner = createScanRunner(undefined, 1);
   const times = { scan: [], audit: [] };
+  const cpu = { scan: [], audit: [] };
   for (let r = 0; r < ROUNDS; r++) {
     const a = await timed(async () => {
       let n = 0;
@@ -240,6 +250,8 @@ if (ONLY !== 'parquet') {
     if (a.out !== IMAGES || b.out !== IMAGES) throw new Error(`image count mismatch ${a.out} ${b.out}`);
     times.scan.push(a.ms);
     times.audit.push(b.ms);
+    cpu.scan.push(a.cpu);
+    cpu.audit.push(b.cpu);
     console.log(
       `  round ${r + 1}: scan ${(IMAGES / (a.ms / 1000)).toFixed(1)} images/s, audit ${(IMAGES / (b.ms / 1000)).toFixed(1)}`,
     );
@@ -251,6 +263,11 @@ if (ONLY !== 'parquet') {
   console.log(`  ward scan on the unpacked folder: ${(IMAGES / (s / 1000)).toFixed(1)}`);
   console.log(
     `  dataset audit of the tar: ${(IMAGES / (a / 1000)).toFixed(1)} (${((a / s - 1) * 100).toFixed(1)}% time vs scan)`,
+  );
+  const cs = median(cpu.scan);
+  const ca = median(cpu.audit);
+  console.log(
+    `  per CPU-second: scan ${(IMAGES / (cs / 1000)).toFixed(1)}, audit ${(IMAGES / (ca / 1000)).toFixed(1)} (${((ca / cs - 1) * 100).toFixed(1)}% CPU vs scan)`,
   );
 }
 store.close();
