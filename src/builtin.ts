@@ -3,6 +3,9 @@
  * Ward's built-in plugin: every signal type, sniffer, extractor and inspector Ward ships with,
  * one line each. A new one is a file plus a line here (or a plugin of its own: docs/plugins.md).
  */
+import { cocoReader, imageFolderReader } from './datasets/folder.js';
+import { hfParquetReader, laionReader } from './datasets/laion.js';
+import { webDatasetReader } from './datasets/webdataset.js';
 import { modelInspector } from './models/inspector.js';
 import { definePlugin } from './plugin.js';
 import { imageInspector } from './provenance/inspector.js';
@@ -53,6 +56,8 @@ export const builtinPlugin = definePlugin({
   // The classifiers are opt-in (scan config `classifiers`), after PDQ: the same decoded pixels.
   extractors: [provenanceExtractor, pdqExtractor, classifierExtractor, modelExtractor, textExtractor, vpdqExtractor],
   inspectors: [modelInspector, imageInspector],
+  // `ward dataset audit` (src/datasets): the one whose detect() answers highest reads a dataset.
+  datasetReaders: [laionReader, webDatasetReader, hfParquetReader, imageFolderReader, cocoReader],
   // Model training tags, titles and comments, and image prompts, go to the text screener (src/text).
   screeners: {
     trainingText: screenFindings,

@@ -46,6 +46,18 @@ export const ERROR_CODES = {
     kind: 'input',
     doc: 'Image metadata (a PNG chunk, JPEG segment, RIFF chunk, EXIF IFD, JUMBF box or text) is malformed; provenance keeps what was read before it.',
   },
+  WARD_ERR_DATASET_FORMAT: {
+    kind: 'input',
+    doc: 'No dataset reader recognises the path (or the reader named is not registered).',
+  },
+  WARD_ERR_DATASET_SHARD: {
+    kind: 'input',
+    doc: 'A dataset shard cannot be read (corrupt parquet footer, wrong column types, truncated tar); rows read before the damage are kept and the other shards go on.',
+  },
+  WARD_ERR_DATASET_ROW: {
+    kind: 'input',
+    doc: 'A dataset row cannot be read fully (duplicate key, missing sidecar or image, image bytes not embedded); the rest of the shard goes on.',
+  },
   WARD_ERR_CHECKPOINT: {
     kind: 'config',
     doc: 'A scan checkpoint file is unreadable or belongs to a different scan (other inputs, banks or policy).',

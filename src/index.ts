@@ -23,7 +23,36 @@ export type {
 export { BANK_FILE_FORMATS } from './banks/types.js';
 // Plugins: the manifest, the registry everything asks, and the built-in plugin.
 export { builtinPlugin } from './builtin.js';
-export type { DatasetReader } from './datasets/types.js';
+// Dataset audit (`ward dataset audit`, docs/datasets.md): readers, one shard, whole datasets, removal lists.
+export {
+  type AuditCheckpoint,
+  type AuditOptions,
+  type AuditRecord as DatasetAuditRecord,
+  auditDatasets,
+  auditShard,
+  chooseReader,
+  type DatasetRowReport,
+  type DatasetSummary,
+  type FinishedShard,
+  type NeighboursReport,
+  REMOVAL_COLUMNS,
+  type RemovalLine,
+  type RowMatch,
+  removalLine,
+  type ShardAuditOptions,
+} from './datasets/audit.js';
+export { DatasetCheckpoint } from './datasets/checkpoint.js';
+export { cocoReader, imageFolderReader } from './datasets/folder.js';
+export { hfParquetReader, laionReader } from './datasets/laion.js';
+export type {
+  ColumnMap,
+  DatasetReader,
+  DatasetRow,
+  DatasetShard,
+  DetectInput,
+  RowReadOptions,
+} from './datasets/types.js';
+export { webDatasetReader } from './datasets/webdataset.js';
 // Errors: one class, stable codes.
 export { ERROR_CODES, type ErrorCode, type ErrorDetails, type ErrorKind, WardError } from './errors.js';
 export type { ExchangeConnector } from './exchanges/types.js';

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<(argv: string[], ctx: CommandContex
   bank: async () => (await import('./commands/bank.js')).bankCommand,
   match: async () => (await import('./commands/match.js')).matchCommand,
   scan: async () => (await import('./commands/scan.js')).scanCommand,
+  dataset: async () => (await import('./commands/dataset.js')).datasetCommand,
   inspect: async () => (await import('./commands/inspect.js')).inspectCommand,
   text: async () => (await import('./commands/text.js')).textCommand,
   serve: async () => (await import('./commands/serve.js')).serveCommand,
@@ -33,6 +34,7 @@ const USAGES: Record<string, () => Promise<string>> = {
   bank: async () => (await import('./commands/bank.js')).BANK_USAGE,
   match: async () => (await import('./commands/match.js')).MATCH_USAGE,
   scan: async () => (await import('./commands/scan.js')).SCAN_USAGE,
+  dataset: async () => (await import('./commands/dataset.js')).DATASET_USAGE,
   inspect: async () => (await import('./commands/inspect.js')).INSPECT_USAGE,
   text: async () => (await import('./commands/text.js')).TEXT_USAGE,
   serve: async () => (await import('./commands/serve.js')).SERVE_USAGE,
@@ -44,6 +46,8 @@ export const MAIN_USAGE = `Usage: ward <command> [options]
 
 Commands:
   scan    scan files, folders and archives: fingerprints, bank matches, verdicts
+  dataset audit training datasets (LAION parquet, WebDataset, HF parquet, folders, COCO):
+          hashes, URL hashes and captions; never fetches a URL
   inspect what a file is without running it (models: kind, base, hashes, training tags, pickles;
           images: AI-generation provenance, C2PA, watermark)
   hash    fingerprint images (PDQ, MD5, SHA-1, SHA-256)
