@@ -15,6 +15,7 @@ import { videoSniffer, vpdqExtractor } from './scan/extractors/video.js';
 import { md5Signal, sha1Signal, sha256Signal } from './signals/crypto.js';
 import { autov1Signal, autov2Signal, autov3Signal, blake3Signal } from './signals/model-hashes.js';
 import { pdqSignal } from './signals/pdq/signal.js';
+import { tensorfpSignal } from './signals/tensorfp.js';
 import { screenFindings } from './text/screen.js';
 import { VERSION } from './version.js';
 import { vpdqSignal } from './video/signal.js';
@@ -32,6 +33,7 @@ export const builtinPlugin = definePlugin({
     autov3Signal,
     blake3Signal,
     vpdqSignal,
+    tensorfpSignal,
   ],
   sniffers: [
     // Models first: PyTorch checkpoints are zips, and the archive sniffer would take them.

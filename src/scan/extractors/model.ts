@@ -16,6 +16,9 @@
  * entries. A checkpoint zip whose data.pkl comes after 4 KiB of other entries is seen as a zip
  * archive: its entries are still scanned one by one, and data.pkl among them is sniffed as a pickle.
  */
+
+import { readFileSync } from 'node:fs';
+import { delimiter } from 'node:path';
 import {
   type InspectOptions,
   inspectModel,
@@ -23,6 +26,7 @@ import {
   type ModelReport,
   sniffModel,
 } from '../../models/inspect.js';
+import { decodeBase, type TensorBase } from '../../models/tensorfp.js';
 import type { ExtractOutput, Extractor, Sniffer } from '../plugins.js';
 import type { Finding, ItemSignals } from '../types.js';
 
@@ -51,6 +55,7 @@ function trimmedMetadata(metadata: Record<string, unknown>): Record<string, unkn
 export function modelOutput(report: ModelReport): ExtractOutput {
   const signals: ItemSignals = {};
   for (const [k, v] of Object.entries(report.hashes)) if (typeof v === 'string') signals[k] = v;
+  if (report.tensorfp?.value) signals.tensorfp = report.tensorfp.value;
   const t = report.training;
   const tagCount = Object.values(t.tagFrequency).reduce((n, tags) => n + Object.keys(tags).length, 0);
   const findings: Finding[] = [
@@ -85,6 +90,16 @@ export function modelOutput(report: ModelReport): ExtractOutput {
             }
           : {}),
         ...(report.issues ? { issues: report.issues.slice(0, MAX_LISTED) } : {}),
+        ...(report.tensorfp
+          ? {
+              tensorfp: {
+                kind: report.tensorfp.kind,
+                layers: report.tensorfp.layers,
+                ...(report.tensorfp.base ? { base: report.tensorfp.base } : {}),
+                ...(report.tensorfp.skipped ? { skipped: report.tensorfp.skipped } : {}),
+              },
+            }
+          : {}),
       },
     },
   ];
@@ -112,14 +127,34 @@ export function modelOutput(report: ModelReport): ExtractOutput {
   return { signals, findings, ...(report.error ? { error: report.error } : {}) };
 }
 
+/**
+ * Base models' fingerprint data for `ward scan` (a checkpoint's delta from its base is matched
+ * against LoRA entries): `.tfb` files listed in `WARD_TENSORFP_BASE` (separated like PATH),
+ * read once per thread. A file that cannot be read stops the scan's model items with its error.
+ */
+let bases: { key: string; list: TensorBase[] } | undefined;
+export function scanTensorBases(env: NodeJS.ProcessEnv = process.env): TensorBase[] {
+  const key = env.WARD_TENSORFP_BASE ?? '';
+  if (bases?.key === key) return bases.list;
+  const list = key
+    .split(delimiter)
+    .filter((p) => p !== '')
+    .map((p) => decodeBase(readFileSync(p), p));
+  bases = { key, list };
+  return list;
+}
+
 export const modelExtractor: Extractor = {
   name: 'model',
   contentTypes: ['model'],
   async extract({ bytes, name }) {
-    return modelOutput(await inspectModelBytes(bytes, name));
+    return modelOutput(await inspectModelBytes(bytes, name, { tensorBases: scanTensorBases() }));
   },
   async extractFile({ path, digests }) {
-    const options: InspectOptions = { extraDigests: digests.filter((d) => d !== 'sha256') as ('md5' | 'sha1')[] };
+    const options: InspectOptions = {
+      extraDigests: digests.filter((d) => d !== 'sha256') as ('md5' | 'sha1')[],
+      tensorBases: scanTensorBases(),
+    };
     return modelOutput(await inspectModel(path, options));
   },
 };
