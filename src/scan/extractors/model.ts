@@ -17,7 +17,6 @@
  * archive: its entries are still scanned one by one, and data.pkl among them is sniffed as a pickle.
  */
 
-import { readFileSync } from 'node:fs';
 import { delimiter } from 'node:path';
 import {
   type InspectOptions,
@@ -26,7 +25,8 @@ import {
   type ModelReport,
   sniffModel,
 } from '../../models/inspect.js';
-import { decodeBase, type TensorBase } from '../../models/tensorfp.js';
+import { loadTensorBases } from '../../models/inspector.js';
+import type { TensorBase } from '../../models/tensorfp.js';
 import type { ExtractOutput, Extractor, Sniffer } from '../plugins.js';
 import type { Finding, ItemSignals } from '../types.js';
 
@@ -132,16 +132,8 @@ export function modelOutput(report: ModelReport): ExtractOutput {
  * against LoRA entries): `.tfb` files listed in `WARD_TENSORFP_BASE` (separated like PATH),
  * read once per thread. A file that cannot be read stops the scan's model items with its error.
  */
-let bases: { key: string; list: TensorBase[] } | undefined;
 export function scanTensorBases(env: NodeJS.ProcessEnv = process.env): TensorBase[] {
-  const key = env.WARD_TENSORFP_BASE ?? '';
-  if (bases?.key === key) return bases.list;
-  const list = key
-    .split(delimiter)
-    .filter((p) => p !== '')
-    .map((p) => decodeBase(readFileSync(p), p));
-  bases = { key, list };
-  return list;
+  return loadTensorBases((env.WARD_TENSORFP_BASE ?? '').split(delimiter).filter((p) => p !== ''));
 }
 
 export const modelExtractor: Extractor = {
