@@ -256,6 +256,7 @@ function analyseSafetensors(src: ByteSource, limits: ModelLimits, a: Analysis): 
       start,
       end: h.dataOffset + t.offsets[1],
       address: (e: number) => start + e * size,
+      contiguous: true,
     };
   });
   const shapes = new Map(h.tensors.map((t) => [t.name, t.shape]));

@@ -70,13 +70,15 @@ export interface TensorRef {
   /** Byte range the tensor's elements occupy (for contiguous ones, exactly its bytes). */
   start: number;
   end: number;
+  /** Elements are packed in order from `start` (`address(e) = start + e·size`): the fast path. */
+  contiguous?: boolean;
 }
 
 /** A contiguous tensor at `start` (safetensors). */
 export function contiguousTensor(name: string, dtype: string, shape: readonly number[], start: number): TensorRef {
   const size = ELEMENT_BYTES[dtype] ?? 1;
   const n = shape.reduce((a, d) => a * d, 1);
-  return { name, dtype, shape, start, end: start + n * size, address: (e) => start + e * size };
+  return { name, dtype, shape, start, end: start + n * size, address: (e) => start + e * size, contiguous: true };
 }
 
 /** Decodes IEEE half floats (a 64 K table). */
@@ -104,14 +106,16 @@ const scratchU32 = new Uint32Array(scratch, 0, 1);
 const scratchF64 = new Float64Array(scratch, 0, 1);
 const scratchU8 = new Uint8Array(scratch);
 
-function decode(dtype: string, b: Uint8Array, i: number): number {
-  switch (dtype) {
-    case 'F16':
+const DTYPE_CODE: Readonly<Record<string, number>> = { F16: 0, BF16: 1, F32: 2, F64: 3 };
+
+function decode(code: number, b: Uint8Array, i: number): number {
+  switch (code) {
+    case 0:
       return HALF[(b[i] as number) | ((b[i + 1] as number) << 8)] as number;
-    case 'BF16':
+    case 1:
       scratchU32[0] = (((b[i] as number) << 16) | ((b[i + 1] as number) << 24)) >>> 0;
       return scratchF32[0] as number;
-    case 'F32':
+    case 2:
       scratchU32[0] =
         ((b[i] as number) |
           ((b[i + 1] as number) << 8) |
@@ -151,20 +155,6 @@ export interface Samples {
 /** Rows and columns sampled per layer. */
 export const TFP_GRID = 64;
 
-/** Which grid cells each projection sums (projection k: cells PERM[64k .. 64k+63]); the same for every layer. */
-const PERM = (() => {
-  const next = generator(fnv1a32('tfp1:groups'));
-  const perm = new Int32Array(TFP_SAMPLES);
-  for (let k = 0; k < TFP_SAMPLES; k++) perm[k] = k;
-  for (let k = TFP_SAMPLES - 1; k > 0; k--) {
-    const j = next() % (k + 1);
-    const t = perm[k] as number;
-    perm[k] = perm[j] as number;
-    perm[j] = t;
-  }
-  return perm;
-})();
-
 /** The fixed sample grid of layer `id` with `rows` x `fanIn` entries. */
 export function layerSamples(id: number, rows: number, fanIn: number): Samples {
   const next = generator(fnv1a32(`tfp1:${id}`));
@@ -174,23 +164,73 @@ export function layerSamples(id: number, rows: number, fanIn: number): Samples {
     rowPick[a] = Math.floor((next() / 2 ** 32) * rows);
     colPick[a] = Math.floor(((next() * 2 ** 21 + (next() >>> 11)) / 2 ** 53) * fanIn);
   }
-  const signs = new Int8Array(TFP_SAMPLES);
-  for (let w = 0; w < TFP_SAMPLES / 32; w++) {
+  const signs = new Int8Array(2 * TFP_GRID);
+  for (let w = 0; w < (2 * TFP_GRID) / 32; w++) {
     const bits = next();
     for (let b = 0; b < 32; b++) signs[w * 32 + b] = (bits >>> b) & 1 ? 1 : -1;
   }
   return { rowPick, colPick, signs };
 }
 
-/** The 64 projections of a layer's grid values (cell a·64+b), times `scale`. */
+/**
+ * The 64 projections of a layer's grid values (cell a·64+b), times `scale`. The grid's 64 rows
+ * and 64 columns are cut into 8 blocks of 8; projection k = 8A + B is uᵀ·X·v over block (A, B):
+ * Σ_i Σ_j s[A,i]·t[B,j]·X[8A+i, 8B+j], with row signs s = signs[0..63] and column signs
+ * t = signs[64..127]. The blocks are disjoint, so the 64 projections use disjoint entries; for an
+ * adapter, projection k is (s-combination of 8 rows of `up`)·(t-combination of 8 columns of `down`).
+ */
 function project(values: Float64Array, signs: Int8Array, scale: number): Float64Array {
   const sums = new Float64Array(TFP_BITS);
   for (let k = 0; k < TFP_BITS; k++) {
+    const A = k >> 3;
+    const B = k & 7;
     let acc = 0;
-    for (let g = k * TFP_GROUP; g < (k + 1) * TFP_GROUP; g++) {
-      const cell = PERM[g] as number;
-      acc += (signs[cell] as number) * (values[cell] as number);
+    for (let i = 0; i < 8; i++) {
+      let row = 0;
+      const base = (8 * A + i) * TFP_GRID + 8 * B;
+      for (let j = 0; j < 8; j++) row += (signs[64 + 8 * B + j] as number) * (values[base + j] as number);
+      acc += (signs[8 * A + i] as number) * row;
     }
+    sums[k] = acc * scale;
+  }
+  return sums;
+}
+
+/** The same projections of up·down without forming the grid: 8 + 8 combinations, 64 dot products. */
+function projectFactored(
+  uv: Float32Array,
+  dv: Float32Array,
+  r: number,
+  nc: number,
+  ra: Int32Array,
+  cb: Int32Array,
+  signs: Int8Array,
+  scale: number,
+): Float64Array {
+  const u = new Float64Array(8 * r);
+  const d = new Float64Array(8 * r);
+  for (let A = 0; A < 8; A++) {
+    for (let i = 0; i < 8; i++) {
+      const sgn = signs[8 * A + i] as number;
+      const base = (ra[8 * A + i] as number) * r;
+      for (let q = 0; q < r; q++) u[A * r + q] = (u[A * r + q] as number) + sgn * (uv[base + q] as number);
+    }
+  }
+  for (let q = 0; q < r; q++) {
+    const row = q * nc;
+    for (let B = 0; B < 8; B++) {
+      let acc = 0;
+      for (let j = 0; j < 8; j++)
+        acc += (signs[64 + 8 * B + j] as number) * (dv[row + (cb[8 * B + j] as number)] as number);
+      d[B * r + q] = acc;
+    }
+  }
+  const sums = new Float64Array(TFP_BITS);
+  for (let k = 0; k < TFP_BITS; k++) {
+    const uo = (k >> 3) * r;
+    const dox = (k & 7) * r;
+    let acc = 0;
+    for (let q = 0; q < r; q++) acc += (u[uo + q] as number) * (d[dox + q] as number);
     sums[k] = acc * scale;
   }
   return sums;
@@ -243,32 +283,59 @@ class Request {
   private partial: Uint8Array | undefined;
   private partialHave = 0;
   readonly size: number;
+  private readonly code: number;
+  /** Elements are in address order (slot = position in the walk). */
+  private direct = false;
+  private count = 0;
   readonly first: number;
   readonly last: number;
 
+  /** `elements`: logical element indices; `owned`: the caller gives the array up (it becomes the addresses). */
   constructor(
     readonly tensor: TensorRef,
-    readonly elements: Float64Array,
+    elements: Float64Array,
+    owned = false,
   ) {
     this.size = ELEMENT_BYTES[tensor.dtype] as number;
     this.values = new Float32Array(elements.length);
-    const addrs = new Float64Array(elements.length);
+    this.code = DTYPE_CODE[tensor.dtype] as number;
+    const n = elements.length;
+    const addrs = owned && tensor.contiguous ? elements : new Float64Array(n);
     let sorted = true;
-    for (let i = 0; i < elements.length; i++) {
-      addrs[i] = tensor.address(elements[i] as number);
-      if (i > 0 && (addrs[i] as number) < (addrs[i - 1] as number)) sorted = false;
+    if (tensor.contiguous) {
+      const { start } = tensor;
+      const size = this.size;
+      let prev = -1;
+      for (let i = 0; i < n; i++) {
+        const a = start + (elements[i] as number) * size;
+        addrs[i] = a;
+        if (a < prev) sorted = false;
+        prev = a;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        addrs[i] = tensor.address(elements[i] as number);
+        if (i > 0 && (addrs[i] as number) < (addrs[i - 1] as number)) sorted = false;
+      }
     }
-    const order = new Int32Array(elements.length);
-    for (let i = 0; i < order.length; i++) order[i] = i;
-    if (!sorted) order.sort((a, b) => (addrs[a] as number) - (addrs[b] as number));
+    let order = new Int32Array(0);
+    if (!sorted) {
+      order = new Int32Array(n);
+      for (let i = 0; i < n; i++) order[i] = i;
+      order.sort((a, b) => (addrs[a] as number) - (addrs[b] as number));
+    }
+    this.direct = sorted;
     this.order = order;
+    this.count = n;
     this.addrs = addrs;
-    this.first = elements.length > 0 ? (addrs[order[0] as number] as number) : tensor.start;
-    this.last = elements.length > 0 ? (addrs[order[order.length - 1] as number] as number) + this.size : tensor.start;
+    const firstSlot = sorted ? 0 : (order[0] as number);
+    const lastSlot = sorted ? n - 1 : (order[n - 1] as number);
+    this.first = n > 0 ? (addrs[firstSlot] as number) : tensor.start;
+    this.last = n > 0 ? (addrs[lastSlot] as number) + this.size : tensor.start;
   }
 
   get done(): boolean {
-    return this.next >= this.order.length;
+    return this.next >= this.count;
   }
 
   /** Drops the gathered values (after the layer is computed). */
@@ -276,15 +343,17 @@ class Request {
     this.values = new Float32Array(0);
     this.addrs = new Float64Array(0);
     this.order = new Int32Array(0);
+    this.count = 0;
     this.next = 0;
   }
 
   /** Consumes the requested elements inside [position, position + chunk.length). */
   feed(chunk: Uint8Array, position: number): void {
     const end = position + chunk.length;
-    const { order, addrs, size, tensor } = this;
-    while (this.next < order.length) {
-      const slot = order[this.next] as number;
+    const { order, addrs, size, count } = this;
+    const direct = this.direct;
+    while (this.next < count) {
+      const slot = direct ? this.next : (order[this.next] as number);
       const a = addrs[slot] as number;
       if (this.partial) {
         // An element split across chunks: its first bytes came with the previous one.
@@ -292,7 +361,7 @@ class Request {
         this.partial.set(chunk.subarray(0, take), this.partialHave);
         this.partialHave += take;
         if (this.partialHave < size) return;
-        this.values[slot] = decode(tensor.dtype, this.partial, 0);
+        this.values[slot] = decode(this.code, this.partial, 0);
         this.partial = undefined;
         this.next++;
         continue;
@@ -305,7 +374,7 @@ class Request {
         continue;
       }
       if (a + size <= end) {
-        this.values[slot] = decode(tensor.dtype, chunk, a - position);
+        this.values[slot] = decode(this.code, chunk, a - position);
         this.next++;
         continue;
       }
@@ -361,21 +430,21 @@ function factorRequest(
     const idx = new Float64Array(R.length * cols);
     let n = 0;
     for (let i = 0; i < R.length; i++) for (let c = 0; c < cols; c++) idx[n++] = el(R[i] as number, c);
-    const req = new Request(t, idx);
+    const req = new Request(t, idx, true);
     return { req, at: (r, c) => req.values[rank(R, r) * cols + c] as number };
   }
   const C = need.cols as Float64Array;
   const idx = new Float64Array(C.length * rows);
   let n = 0;
   for (let r = 0; r < rows; r++) for (let j = 0; j < C.length; j++) idx[n++] = el(r, C[j] as number);
-  const req = new Request(t, idx);
+  const req = new Request(t, idx, true);
   return { req, at: (r, c) => req.values[r * C.length + rank(C, c)] as number };
 }
 
 function fullRequest(t: TensorRef, rows: number, cols: number): Factor {
   const idx = new Float64Array(rows * cols);
   for (let i = 0; i < idx.length; i++) idx[i] = i;
-  const req = new Request(t, idx);
+  const req = new Request(t, idx, true);
   return { req, at: (r, c) => req.values[r * cols + c] as number };
 }
 
@@ -571,7 +640,7 @@ export class TensorFingerprinter {
         id,
         domain: 'd',
         requests: [fu.req, fd.req, ...(alpha ? [alpha] : [])],
-        compute: () => project(gridProduct(fu.req.values, fd.req.values, r, C.length, ra, cb), s.signs, alphaOf(r)),
+        compute: () => projectFactored(fu.req.values, fd.req.values, r, C.length, ra, cb, s.signs, alphaOf(r)),
       });
       return;
     }
@@ -757,7 +826,7 @@ export class TensorFingerprinter {
 
   /** The fingerprint of what was fed. Layers whose bytes never came (a truncated file) are skipped. */
   finish(): FingerprintResult {
-    for (const [l, left] of this.remaining) if (left > 0) this.skip('bytes missing (truncated file)');
+    for (const left of this.remaining.values()) if (left > 0) this.skip('bytes missing (truncated file)');
     this.remaining.clear();
     const entries: { id: number; domain: 'd' | 'w'; sums: Float64Array }[] = [];
     let zero = 0;

@@ -322,7 +322,7 @@ export function torchTensors(source: ByteSource, limits: Partial<TorchTensorLimi
   const out: TorchTensor[] = [];
   const seen = new Set<V>();
   const collect = (v: V | undefined, prefix: string, depth: number) => {
-    if (!v || v.k !== 'dict' || depth > 8 || seen.has(v)) return;
+    if (v?.k !== 'dict' || depth > 8 || seen.has(v)) return;
     seen.add(v);
     for (const [key, val] of v.entries) {
       if (key.k !== 'str') continue;
@@ -394,6 +394,7 @@ export function locateTorchTensors(
       start: base,
       // For views the range is where the elements lie; a view's range is its span, which holds them.
       end: contiguous ? base + n * el : Math.max(base + (last - t.offset + 1) * el, base + n * el),
+      contiguous,
       address: contiguous
         ? (i) => base + i * el
         : (i) => {
