@@ -3,9 +3,9 @@
  * A model's weight fingerprint (`tensorfp`): which weights a file holds, as bits that survive
  * re-saving. Per layer (canonical identity: models/tensorfp-names), the update an adapter applies
  * (LoRA ΔW = up·down·alpha/rank, LoHa, LoKr, LyCORIS full diffs) or a checkpoint's weight
- * matrix W is projected on 64 fixed pseudo-random sparse vectors: projection k is the signed sum
- * of 64 entries at positions drawn from a generator seeded by the layer id (key and shape), and
- * its bit is the projection's sign. A projection is linear, so:
+ * matrix W is projected 64 times: a generator seeded by the layer id (key and shape) picks 64 rows
+ * and 64 columns, and projection k is uᵀ·X·v over the k-th 8 x 8 block of that grid (u, v sparse
+ * random-sign vectors; the 64 blocks are disjoint); its bit is the projection's sign. A projection is linear, so:
  *
  * - the same ΔW gives the same bits whatever its dtype (up to rounding of near-zero sums), its
  *   key names, its factorisation (up·R, R⁻¹·down), its container (safetensors, PyTorch zip);
@@ -16,9 +16,9 @@
  * - a nearby update (rank resized by SVD, noise, a few fine-tuning steps) flips few bits: two
  *   projections of matrices with correlation ρ differ in sign with probability arccos(ρ)/π.
  *
- * Only the sampled entries are needed: ΔW[i,j] = Σ_r up[i,r]·down[r,j] costs r multiplications,
- * so the fingerprint reads the rows and columns of the factors it needs (or 4096 entries of a
- * checkpoint tensor) as the file streams past for the identity hashes (models/hashes `tap`): no
+ * Only the sampled rows and columns are needed: uᵀ·(up·down)·v = (uᵀ·up)·(down·v), so the
+ * fingerprint reads 64 rows of `up` and 64 columns of `down` (or 4096 entries of a checkpoint
+ * tensor) as the file streams past for the identity hashes (models/hashes `tap`): no
  * second read, no whole tensor in memory.
  *
  * Value: `tfp1.` + base64url of: version byte 1, bytes per layer (8), u32 delta-layer count,
@@ -143,8 +143,8 @@ function generator(seed: number): () => number {
 
 /**
  * The fixed sample grid of a layer: 64 rows and 64 columns (fan-in indices) drawn by the layer's
- * generator, and a sign for each of their 4096 crossings (cell `a·64 + b`). A grid keeps reading
- * cheap: an adapter needs 64 rows of `up` and 64 columns of `down`, whatever its size.
+ * generator, and 128 signs (64 for the rows, 64 for the columns: see `project`). A grid keeps
+ * reading cheap: an adapter needs 64 rows of `up` and 64 columns of `down`, whatever its size.
  */
 export interface Samples {
   rowPick: Float64Array;
