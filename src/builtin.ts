@@ -20,6 +20,7 @@ import { md5Signal, sha1Signal, sha256Signal } from './signals/crypto.js';
 import { autov1Signal, autov2Signal, autov3Signal, blake3Signal } from './signals/model-hashes.js';
 import { modelNameSignal, modelRefSignal } from './signals/model-refs.js';
 import { pdqSignal } from './signals/pdq/signal.js';
+import { tensorfpSignal } from './signals/tensorfp.js';
 import { urlSha256Signal } from './signals/url.js';
 import { screenFindings } from './text/screen.js';
 import { VERSION } from './version.js';
@@ -41,6 +42,7 @@ export const builtinPlugin = definePlugin({
     urlSha256Signal,
     modelNameSignal,
     modelRefSignal,
+    tensorfpSignal,
   ],
   sniffers: [
     // Models first: PyTorch checkpoints are zips, and the archive sniffer would take them.

@@ -116,6 +116,18 @@ export {
   type TrainingTextContext,
   type TrainingTextScreener,
 } from './models/screen.js';
+export {
+  compareFingerprints,
+  decodeBase,
+  encodeBase,
+  type FingerprintComparison,
+  type FingerprintResult,
+  parseFingerprint,
+  type TensorBase,
+  TensorFingerprinter,
+  type TensorRef,
+} from './models/tensorfp.js';
+export { canonicalLayer } from './models/tensorfp-names.js';
 export { type TrainingInfo, trainingInfo } from './models/training.js';
 export { definePlugin, type PluginSniffer, type WardPlugin } from './plugin.js';
 // Provenance: AI-generation metadata, C2PA, XMP digital source type, stealth metadata, the SD watermark.

@@ -11,6 +11,10 @@ export interface InspectContext {
   redact?: boolean;
   /** Images: false reads metadata only. */
   pixels?: boolean;
+  /** Models: base-model fingerprint files (.tfb) to subtract from checkpoints (`--tensor-base`). */
+  tensorBases?: readonly string[];
+  /** Models: write the inspected checkpoint's weight projections as a base file (`--write-tensor-base`). */
+  writeTensorBase?: string;
 }
 
 /** One content type's inspector. */

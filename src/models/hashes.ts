@@ -50,6 +50,11 @@ export interface HashModelOptions {
   parallel?: boolean | 'auto';
   /** Bytes per read (default 4 MiB). */
   chunkBytes?: number;
+  /**
+   * Also called with every chunk, in order, on this thread, before the chunk's memory is reused
+   * (the weight fingerprint of models/tensorfp reads the tensors it needs this way: no second read).
+   */
+  tap?: (chunk: Uint8Array, position: number) => void;
 }
 
 export const AUTOV1_OFFSET = 0x100000;
@@ -101,6 +106,7 @@ export function hashModelBytes(bytes: Uint8Array, options: HashModelOptions = {}
   const v1 = new AutoV1();
   hashers.update(bytes, 0);
   v1.update(bytes, 0);
+  options.tap?.(bytes, 0);
   return assemble(hashers.digests(), v1.hex());
 }
 
@@ -154,6 +160,7 @@ async function hashSerial(
       next.catch(() => {});
       hashers.update(cur, pos);
       v1.update(cur, pos);
+      options.tap?.(cur, pos);
       pos += bytesRead;
     }
   } catch (cause) {
@@ -265,6 +272,7 @@ async function hashParallel(
       next.catch(() => {});
       hashers.update(cur, pos);
       v1.update(cur, pos);
+      options.tap?.(cur, pos);
       pos += r.n;
     }
     const done = new Promise<Partial<Record<HasherKind, string>>>((resolve) => {

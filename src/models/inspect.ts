@@ -32,6 +32,8 @@ import {
   trainingTexts,
 } from './screen.js';
 import { type ByteSource, bytesSource, fileSource } from './source.js';
+import { type FingerprintResult, type TensorBase, TensorFingerprinter, type TensorRef } from './tensorfp.js';
+import { locateTorchTensors, torchTensors } from './torch-tensors.js';
 import { type TrainingInfo, trainingInfo } from './training.js';
 import { isZip, localNamesInHead, readZipDirectory, type ZipEntry, zipEntrySource } from './zip.js';
 
@@ -85,6 +87,21 @@ export interface ModelReport {
   issues?: string[];
   /** Why the inspection stopped early (hashes are still computed). */
   error?: { code: string; message: string };
+  /** The weight fingerprint (models/tensorfp), computed in the identity hashes' read. */
+  tensorfp?: TensorFpReport;
+}
+
+/** The weight fingerprint in a model report. */
+export interface TensorFpReport {
+  /** The `tensorfp` signal value (absent when no layer could be fingerprinted). */
+  value?: string;
+  /** `adapter`: update layers (LoRA, LoHa, LoKr...); `weights`: a checkpoint's weights. */
+  kind: 'adapter' | 'weights';
+  /** Layers in the value: delta section (adapter updates, checkpoint minus base) and weight section. */
+  layers: { delta: number; weights: number };
+  /** The base model data subtracted (its file name), when one fitted. */
+  base?: string;
+  skipped?: string[];
 }
 
 export interface InspectOptions {
@@ -96,6 +113,12 @@ export interface InspectOptions {
   parallel?: HashModelOptions['parallel'];
   /** The text screener: undefined uses the registered one, null none. */
   screener?: TrainingTextScreener | null;
+  /** Compute the weight fingerprint in the hashes' read (default true; needs `hashes`). */
+  tensorfp?: boolean;
+  /** Base models' projections (.tfb) to subtract from a checkpoint's weights. */
+  tensorBases?: readonly TensorBase[];
+  /** Receives the full fingerprint result, projections included (for writing a base file). */
+  onTensorFingerprint?: (result: FingerprintResult) => void;
 }
 
 /** State-dict keys collected from a pickle for kind detection. */
@@ -145,6 +168,10 @@ interface Analysis {
   issues: string[];
   texts: ScreenableText[];
   error?: { code: string; message: string };
+  /** Located tensors, for the weight fingerprint. */
+  tensorRefs?: TensorRef[];
+  /** Tensors that could not be located (deflated or missing storages). */
+  tensorUnlocated?: number;
 }
 
 function emptyTraining(): TrainingInfo {
@@ -219,6 +246,19 @@ function analyseSafetensors(src: ByteSource, limits: ModelLimits, a: Analysis): 
   a.metadata = h.metadata;
   a.tensors = h.tensors.length;
   a.issues.push(...h.issues);
+  a.tensorRefs = h.tensors.map((t) => {
+    const start = h.dataOffset + t.offsets[0];
+    const size = t.dtype === 'F32' ? 4 : t.dtype === 'F64' ? 8 : 2;
+    return {
+      name: t.name,
+      dtype: t.dtype,
+      shape: t.shape,
+      start,
+      end: h.dataOffset + t.offsets[1],
+      address: (e: number) => start + e * size,
+      contiguous: true,
+    };
+  });
   const shapes = new Map(h.tensors.map((t) => [t.name, t.shape]));
   a.detection = detectModel({
     names: h.tensors.map((t) => t.name),
@@ -327,6 +367,11 @@ function analyseZip(src: ByteSource, limits: ModelLimits, a: Analysis): void {
     if (!named && (scan.pickles === 0 || scan.error)) continue;
     scans.push({ name: label, scan });
     pickleNames.push(entry.name);
+    if (a.format === 'torch' && /(^|\/)data\.pkl$/.test(entry.name) && a.tensorRefs === undefined) {
+      const located = locateTorchTensors(torchTensors(body), dir.entries, entry.name);
+      a.tensorRefs = located.refs;
+      if (located.skipped > 0) a.tensorUnlocated = located.skipped;
+    }
     if (scan.strings) keys.push(...scan.strings);
   }
   a.metadata = {
@@ -488,14 +533,38 @@ export async function inspectModel(path: string, options: InspectOptions = {}): 
     }
   }
   if (options.hashes !== false) {
+    const fp = fingerprinter(a, options);
     report.hashes = await hashModelFile(path, {
       dataOffset: a.dataOffset,
       extra: options.extraDigests,
       parallel: options.parallel,
+      ...(fp ? { tap: (chunk, position) => fp.update(chunk, position) } : {}),
     });
+    if (fp) finishFingerprint(report, fp, a, options);
   }
   await screen(report, options);
   return report;
+}
+
+function fingerprinter(a: Analysis, options: InspectOptions): TensorFingerprinter | undefined {
+  if (options.tensorfp === false || !a.tensorRefs || a.tensorRefs.length === 0) return undefined;
+  return new TensorFingerprinter(a.tensorRefs, { bases: options.tensorBases });
+}
+
+function finishFingerprint(report: ModelReport, fp: TensorFingerprinter, a: Analysis, options: InspectOptions): void {
+  const r = fp.finish();
+  options.onTensorFingerprint?.(r);
+  const skipped = [
+    ...(a.tensorUnlocated ? [`${a.tensorUnlocated} tensors: storage missing, deflated or too small`] : []),
+    ...(r.skipped ?? []),
+  ];
+  report.tensorfp = {
+    ...(r.value ? { value: r.value } : {}),
+    kind: r.kind,
+    layers: r.layers,
+    ...(r.base ? { base: r.base } : {}),
+    ...(skipped.length > 0 ? { skipped } : {}),
+  };
 }
 
 /** Inspects a model held in memory (an archive entry); `name` labels it. */
@@ -510,7 +579,13 @@ export async function inspectModelBytes(
   const a = analyse(bytesSource(bytes), format, limits);
   const report = reportOf(name, a, bytes.length);
   if (options.hashes !== false) {
-    report.hashes = hashModelBytes(bytes, { dataOffset: a.dataOffset, extra: options.extraDigests });
+    const fp = fingerprinter(a, options);
+    report.hashes = hashModelBytes(bytes, {
+      dataOffset: a.dataOffset,
+      extra: options.extraDigests,
+      ...(fp ? { tap: (chunk, position) => fp.update(chunk, position) } : {}),
+    });
+    if (fp) finishFingerprint(report, fp, a, options);
   }
   await screen(report, options);
   return report;

@@ -137,6 +137,7 @@ describe('models in ward scan', () => {
   it('sniffs models first (a checkpoint zip is a model, not an archive) and reports every identity hash', () => {
     const listed = reports.get('listed.safetensors') as ItemReport;
     expect(listed).toMatchObject({ contentType: 'model', format: 'safetensors' });
+    // tensorfp: the weight fingerprint of its LoRA layer (issue 20).
     expect(Object.keys(listed.signals).sort()).toEqual([
       'autov1',
       'autov2',
@@ -146,7 +147,9 @@ describe('models in ward scan', () => {
       'md5',
       'sha1',
       'sha256',
+      'tensorfp',
     ]);
+    expect(listed.signals.tensorfp).toMatch(/^tfp1\./);
     expect(reports.get('ckpt.ckpt')).toMatchObject({ contentType: 'model', format: 'torch', verdict: 'clean' });
     const info = reports.get('ckpt.ckpt')?.findings.find((f) => f.type === 'model.info');
     expect(info?.data).toMatchObject({ kind: 'checkpoint', baseModel: 'sd1', pickle: { verdict: 'safe' } });

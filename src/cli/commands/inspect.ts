@@ -32,7 +32,7 @@ Tells what files are, parsing their bytes only (nothing is loaded, unpickled or 
 Models (safetensors, PyTorch checkpoints .ckpt/.pt/.pth/.bin and pickles, GGUF, NumPy
 .npy/.npz, diffusers folders, PEFT adapters): format, kind (checkpoint, lora, lycoris,
 embedding, vae, controlnet, adapter, llm) and base model, identity hashes as hubs print them
-(sha256, autov2, autov1, autov3, blake3, crc32), metadata, kohya training facts (tag
+(sha256, autov2, autov1, autov3, blake3, crc32), a weight fingerprint (tensorfp), metadata, kohya training facts (tag
 frequencies per dataset folder, image counts, output name), and for pickles the imported
 globals with a verdict: safe, suspicious or dangerous (would run code on load).
 
@@ -52,6 +52,9 @@ Options:
   --metadata-only              images: read metadata only (no pixel decode: no stealth or
                                watermark check)
   --plugin MODULE              load a plugin module (its inspectors, sniffers; repeatable)
+  --tensor-base FILE[,FILE]    models: base-model fingerprint data (.tfb) subtracted from
+                               checkpoints, so a LoRA merged into one matches (tensorfp)
+  --write-tensor-base FILE     models: write the one checkpoint inspected as base data (.tfb)
 
 Exit status: 0 all inspected, 1 a pickle is dangerous, 2 some inputs failed (each gets an
 error record), 3 usage error.`;
@@ -178,6 +181,8 @@ export async function inspectCommand(argv: string[], ctx: CommandContext): Promi
     redact: { type: 'boolean' },
     'metadata-only': { type: 'boolean' },
     plugin: { type: 'string', multiple: true },
+    'tensor-base': { type: 'string' },
+    'write-tensor-base': { type: 'string' },
   });
   if (positionals.length === 0)
     throw new WardError('WARD_ERR_USAGE', 'ward inspect needs at least one file or directory');
@@ -188,7 +193,16 @@ export async function inspectCommand(argv: string[], ctx: CommandContext): Promi
     hashes: values['no-hashes'] !== true,
     redact: values.redact === true,
     pixels: values['metadata-only'] !== true,
+    ...(typeof values['tensor-base'] === 'string'
+      ? { tensorBases: (values['tensor-base'] as string).split(',').filter((p) => p !== '') }
+      : {}),
+    ...(typeof values['write-tensor-base'] === 'string'
+      ? { writeTensorBase: values['write-tensor-base'] as string }
+      : {}),
   };
+  if (ictx.writeTensorBase && (positionals.length !== 1 || ictx.hashes === false)) {
+    throw new WardError('WARD_ERR_USAGE', '--write-tensor-base takes one checkpoint file (and needs the hashing read)');
+  }
   let errors = 0;
   let dangerous = 0;
   for (const input of positionals) {

@@ -17,6 +17,7 @@
  * archive: its entries are still scanned one by one, and data.pkl among them is sniffed as a pickle.
  */
 
+import { delimiter } from 'node:path';
 import {
   type InspectOptions,
   inspectModel,
@@ -24,6 +25,8 @@ import {
   type ModelReport,
   sniffModel,
 } from '../../models/inspect.js';
+import { loadTensorBases } from '../../models/inspector.js';
+import type { TensorBase } from '../../models/tensorfp.js';
 import { mergeReferenceSignals, referencesOf } from '../../references/index.js';
 import type { ExtractOutput, Extractor, Sniffer } from '../plugins.js';
 import type { Finding, ItemSignals } from '../types.js';
@@ -68,6 +71,7 @@ function describingText(metadata: Record<string, unknown>): string {
 export function modelOutput(report: ModelReport): ExtractOutput {
   const signals: ItemSignals = {};
   for (const [k, v] of Object.entries(report.hashes)) if (typeof v === 'string') signals[k] = v;
+  if (report.tensorfp?.value) signals.tensorfp = report.tensorfp.value;
   const t = report.training;
   const tagCount = Object.values(t.tagFrequency).reduce((n, tags) => n + Object.keys(tags).length, 0);
   const findings: Finding[] = [
@@ -102,6 +106,16 @@ export function modelOutput(report: ModelReport): ExtractOutput {
             }
           : {}),
         ...(report.issues ? { issues: report.issues.slice(0, MAX_LISTED) } : {}),
+        ...(report.tensorfp
+          ? {
+              tensorfp: {
+                kind: report.tensorfp.kind,
+                layers: report.tensorfp.layers,
+                ...(report.tensorfp.base ? { base: report.tensorfp.base } : {}),
+                ...(report.tensorfp.skipped ? { skipped: report.tensorfp.skipped } : {}),
+              },
+            }
+          : {}),
       },
     },
   ];
@@ -136,14 +150,26 @@ export function modelOutput(report: ModelReport): ExtractOutput {
   return { signals, findings, ...(report.error ? { error: report.error } : {}) };
 }
 
+/**
+ * Base models' fingerprint data for `ward scan` (a checkpoint's delta from its base is matched
+ * against LoRA entries): `.tfb` files listed in `WARD_TENSORFP_BASE` (separated like PATH),
+ * read once per thread. A file that cannot be read stops the scan's model items with its error.
+ */
+export function scanTensorBases(env: NodeJS.ProcessEnv = process.env): TensorBase[] {
+  return loadTensorBases((env.WARD_TENSORFP_BASE ?? '').split(delimiter).filter((p) => p !== ''));
+}
+
 export const modelExtractor: Extractor = {
   name: 'model',
   contentTypes: ['model'],
   async extract({ bytes, name }) {
-    return modelOutput(await inspectModelBytes(bytes, name));
+    return modelOutput(await inspectModelBytes(bytes, name, { tensorBases: scanTensorBases() }));
   },
   async extractFile({ path, digests }) {
-    const options: InspectOptions = { extraDigests: digests.filter((d) => d !== 'sha256') as ('md5' | 'sha1')[] };
+    const options: InspectOptions = {
+      extraDigests: digests.filter((d) => d !== 'sha256') as ('md5' | 'sha1')[],
+      tensorBases: scanTensorBases(),
+    };
     return modelOutput(await inspectModel(path, options));
   },
 };
