@@ -119,7 +119,17 @@ export const modelExtractor: Extractor = {
     return modelOutput(await inspectModelBytes(bytes, name));
   },
   async extractFile({ path, digests }) {
-    const options: InspectOptions = { extraDigests: digests.filter((d) => d !== 'sha256') as ('md5' | 'sha1')[] };
-    return modelOutput(await inspectModel(path, options));
+    const extra = digests.filter((d) => d !== 'sha256') as ('md5' | 'sha1')[];
+    const report = await inspectModel(path, { extraDigests: extra } satisfies InspectOptions);
+    // The extra digests are the item's MD5/SHA-1 (signals), not model identity hashes: the
+    // finding lists the same hashes as for the same bytes in memory (scanBytes, archive entries).
+    const hashes = { ...report.hashes } as Record<string, unknown>;
+    for (const d of extra) delete hashes[d];
+    const out = modelOutput({ ...report, hashes: hashes as typeof report.hashes });
+    for (const d of extra) {
+      const v = (report.hashes as Record<string, unknown>)[d];
+      if (typeof v === 'string') (out.signals ??= {})[d] = v;
+    }
+    return out;
   },
 };
