@@ -5,7 +5,7 @@
 //   BENCH_STARTUP_ROUNDS (default 15).
 // It checks that `ward hash --jobs 1` and `--jobs 2` print identical records before timing.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,8 @@ const dir = dirname(paths[0]);
 const list = join(tmpdir(), `ward-bench-scaling-${process.pid}.txt`);
 writeFileSync(list, `${paths.join('\n')}\n`);
 const small = join(tmpdir(), `ward-bench-small-${process.pid}.jpg`);
+// `ward scan` opens a bank database even with no banks: a scratch one, never the user's.
+const db = join(tmpdir(), `ward-bench-scaling-${process.pid}.db`);
 writeFileSync(small, await sceneImage(7, 'jpeg', 320, 240));
 
 function run(args) {
@@ -54,8 +56,8 @@ if (one !== two) throw new Error('ward hash --jobs 1 and --jobs 2 disagree');
 const configs = {
   'hash --jobs 1': ['hash', '--format', 'ndjson', '--jobs', '1', dir],
   'hash --jobs 2': ['hash', '--format', 'ndjson', '--jobs', '2', dir],
-  'scan --jobs 1': ['scan', '--format', 'ndjson', '--jobs', '1', dir],
-  'scan --jobs 2': ['scan', '--format', 'ndjson', '--jobs', '2', dir],
+  'scan --jobs 1': ['scan', '--db', db, '--format', 'ndjson', '--jobs', '1', dir],
+  'scan --jobs 2': ['scan', '--db', db, '--format', 'ndjson', '--jobs', '2', dir],
 };
 const times = Object.fromEntries(Object.keys(configs).map((k) => [k, []]));
 for (let round = 0; round < ROUNDS; round++) {

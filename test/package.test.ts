@@ -121,5 +121,6 @@ describe('the package', () => {
     expect(runDir, 'vitest.config.ts globalSetup').toBeDefined();
     expect(tmpdir()).toBe(runDir);
     expect(dirname(tempDir())).toBe(runDir);
+    expect(process.env.XDG_DATA_HOME).toBe(join(runDir as string, 'data'));
   });
 });

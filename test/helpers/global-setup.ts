@@ -6,7 +6,8 @@
  *   `describe.skipIf`/`it.skipIf`, so vitest counts the skips.
  * - Points TMPDIR at one folder for this run and removes it at the end, so every
  *   `mkdtemp(join(tmpdir(), …))` in a test (and in the `ward` processes tests start) is cleaned
- *   up even when a test forgets or fails before its own cleanup.
+ *   up even when a test forgets or fails before its own cleanup; XDG_DATA_HOME too, so a `ward`
+ *   command run without --db never touches the user's database.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,9 +57,15 @@ export default async function setup(): Promise<() => void> {
   const runDir = mkdtempSync(join(tmpdir(), 'ward-test-run-'));
   process.env.TMPDIR = runDir;
   process.env.WARD_TEST_TMPDIR = runDir;
+  // A `ward` command run without --db opens $XDG_DATA_HOME/ward/ward.db: inside the run's folder,
+  // never the user's own database.
+  const outerData = process.env.XDG_DATA_HOME;
+  process.env.XDG_DATA_HOME = join(runDir, 'data');
   return () => {
     rmSync(runDir, { recursive: true, force: true });
     if (outer === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = outer;
+    if (outerData === undefined) delete process.env.XDG_DATA_HOME;
+    else process.env.XDG_DATA_HOME = outerData;
   };
 }
