@@ -95,6 +95,7 @@ for (let round = 0; round < STARTUP_ROUNDS; round++)
   }
 for (const k of Object.keys(startup))
   console.log(`${k.padEnd(24)} median ${median(st[k]).toFixed(0)} ms (${spread(st[k])})`);
+for (const f of [list, small, db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
 console.error(
   `load average at end: ${loadavg()
     .map((x) => x.toFixed(2))
