@@ -178,10 +178,11 @@ export async function hashBytes(
   bytes: Uint8Array,
   runner: TaskRunner<ScanTask, TaskResult>,
 ): Promise<{ result: TaskResult; contentType: ContentType; format?: string }> {
-  const [item] = await readAhead(expandBytes(name, bytes, { limits: DEFAULT_SCAN_CONFIG.limits }), 1).then(
-    (r) => r.ahead as SourceItem[],
-  );
-  const { contentType, format } = item as SourceItem;
+  // The upload's own item only (an archive's entries are not expanded: /v1/scan does that).
+  const source = expandBytes(name, bytes, { limits: DEFAULT_SCAN_CONFIG.limits });
+  const first = await source.next();
+  await source.return(undefined);
+  const { contentType, format } = first.value as SourceItem;
   const result = await runner.run({ name, contentType, format, size: bytes.length, bytes });
   return { result, contentType, ...(format !== undefined ? { format } : {}) };
 }

@@ -104,6 +104,12 @@ describe('one scan loop', () => {
       expect(format).toBe('jpeg');
       const { pdqDihedral: _d, ...signals } = result.signals;
       expect(signals).toEqual((report as ItemReport).signals);
+      // An archive upload: its own digests, its entries not expanded.
+      const zip = files['bundle.zip'] as string;
+      const archive = await hashBytes('upload.zip', readFileSync(zip), runner);
+      const [zipReport] = await collect(scan([zip], { jobs: 1 }));
+      expect(archive.contentType).toBe('archive');
+      expect(archive.result.signals).toEqual((zipReport as ItemReport).signals);
     } finally {
       await runner.close();
     }
