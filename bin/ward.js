@@ -1,6 +1,16 @@
 #!/usr/bin/env node
 // Entry point of the `ward` command. Needs the build (`npm run build`).
-import { main } from '../dist/cli/main.js';
+import { existsSync } from 'node:fs';
+
+const built = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(built)) {
+  // An unbuilt checkout (`npm ci` without `npm run build`): say so instead of a stack trace.
+  process.stderr.write(
+    'ward: WARD_ERR_DEPENDENCY_MISSING: Ward is not built (dist/ is missing). Possible solutions: run `npm run build`.\n',
+  );
+  process.exit(4);
+}
+const { main } = await import(built.href);
 
 process.on('SIGINT', () => process.exit(130));
 const code = await main(process.argv.slice(2), {

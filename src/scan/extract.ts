@@ -12,8 +12,8 @@ import { WardError } from '../errors.js';
 import type { Limits } from '../limits.js';
 import { activeRegistry } from '../registry.js';
 import { fileDigests, fileTooLarge } from '../signals/image.js';
-import { toErrorInfo } from './hash-files.js';
 import type { ExtractOptions, ExtractOutput, Extractor } from './plugins.js';
+import { toErrorInfo } from './records.js';
 import type { ContentType, Finding, ItemSignals, MediaInfo } from './types.js';
 
 export interface ScanTask {

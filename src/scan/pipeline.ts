@@ -15,13 +15,13 @@ import {
 } from '../match/matcher.js';
 import { applyResourceMatches, matchResourceHashes } from '../provenance/resource-match.js';
 import { activeRegistry, type Registry, usePlugins } from '../registry.js';
-import { builtFile } from '../runtime-paths.js';
 import { DEFAULT_SCAN_CONFIG, type ScanConfig } from './config.js';
-import { type ExtractContext, prefetch, runTask, type ScanTask, type TaskResult } from './extract.js';
+import type { ExtractContext, ScanTask, TaskResult } from './extract.js';
 import { type ContainerEnd, expandBytes, expandInputs, type SourceItem } from './items.js';
 import { decide } from './policy.js';
-import { InProcessRunner, type TaskRunner, WorkerPool } from './pool.js';
-import type { ItemReport, ItemSignals } from './types.js';
+import { type TaskRunner, WorkerPool } from './pool.js';
+import type { ContentType, ItemReport, ItemSignals } from './types.js';
+import { inProcessRunner, readAhead, runnerFor, type Slot, TASKS_PER_JOB, windowed, workerRunner } from './window.js';
 
 /** What the pipeline needs of a matcher (`Matcher`; the service's answers asynchronously). */
 export interface ItemMatcher {
@@ -45,8 +45,6 @@ export interface ScanOptions {
   plugins?: readonly string[];
 }
 
-type Slot = { item: SourceItem; result?: Promise<TaskResult>; bytes: number } | ContainerEnd;
-
 /**
  * Scans files, directories and archives; yields one report per item, in input order.
  * @example for await (const r of scan(['uploads/'], { matcher })) if (r.verdict !== 'clean') console.log(r);
@@ -65,63 +63,65 @@ export async function* scan(
     skipItem: options.skipItem,
     skipContainer: options.skipContainer,
   });
-  const windowSize = jobs * 4;
-  // Look ahead before starting threads: they cost ~100 ms each, more than a small scan.
-  const ahead: (SourceItem | ContainerEnd)[] = [];
-  let more = true;
-  while (more && ahead.length < windowSize) {
-    const r = await source.next();
-    if (r.done) more = false;
-    else ahead.push(r.value);
-  }
+  const count = jobs * TASKS_PER_JOB;
+  // Look ahead before starting threads: they cost more to start than a small scan takes.
+  const { ahead, more } = await readAhead(source, count);
   const tasks = ahead.filter((s) => s.kind === 'item' && !s.done).length;
-  const pooled = !(jobs === 1 || (!more && tasks < 2));
-  if (pooled) refuseRuntimeRegistrations(registry);
-  const runner: TaskRunner<ScanTask, TaskResult> = pooled
-    ? new WorkerPool(builtFile(import.meta.url, './scan-worker.js'), ctx, more ? jobs : Math.min(jobs, tasks))
-    : inProcess(ctx);
-  const window: Slot[] = [];
-  let bytesInFlight = 0;
-  const start = (s: SourceItem | ContainerEnd): Slot => {
-    if (s.kind === 'container-end' || s.done) return s.kind === 'item' ? { item: s, bytes: 0 } : s;
-    const task: ScanTask = {
-      name: s.archivePath ?? s.path,
-      contentType: s.contentType,
-      format: s.format,
-      size: s.size ?? 0,
-      ...(s.bytes ? { bytes: s.bytes } : { path: s.path }),
-    };
-    const bytes = s.bytes?.length ?? 0;
-    bytesInFlight += bytes;
-    const transfer = s.bytes && runner instanceof WorkerPool ? [ownBuffer(s, task)] : undefined;
-    const result = runner.run(task, transfer);
-    result.catch(() => {}); // awaited in order below
-    s.bytes = undefined; // the worker has them (or this thread's task does)
-    return { item: s, result, bytes };
-  };
+  if (jobs > 1 && (more || tasks >= 2)) refuseRuntimeRegistrations(registry);
+  const runner = runnerFor(ctx, jobs, tasks, more);
+  const start = scanSlot(runner as ScanRunner, runner instanceof WorkerPool, false);
   try {
-    for (const s of ahead) window.push(start(s));
-    ahead.length = 0;
-    while (more || window.length > 0) {
-      while (more && window.length < windowSize && bytesInFlight <= config.limits.maxBytesInFlight) {
-        const r = await source.next();
-        if (r.done) more = false;
-        else window.push(start(r.value));
-      }
-      const head = window.shift();
-      if (!head) continue;
-      if ('kind' in head) {
-        options.onContainerEnd?.(head.key);
-        continue;
-      }
-      const result = head.result ? await head.result : undefined;
-      bytesInFlight -= head.bytes;
-      yield await toReport(head.item, result, config, options.matcher);
+    for await (const { item, result } of windowed(
+      source,
+      start,
+      { count, bytes: config.limits.maxBytesInFlight },
+      ahead,
+      more,
+    )) {
+      if (item.kind === 'container-end') options.onContainerEnd?.(item.key);
+      else yield await toReport(item, result, config, options.matcher);
     }
   } finally {
     await source.return(undefined);
     await runner.close();
   }
+}
+
+type ScanRunner = TaskRunner<ScanTask, TaskResult>;
+
+/** An item's scan task, as the runners take it. */
+function scanTask(s: SourceItem): ScanTask {
+  return {
+    name: s.archivePath ?? s.path,
+    contentType: s.contentType,
+    format: s.format,
+    size: s.size ?? 0,
+    ...(s.bytes ? { bytes: s.bytes } : { path: s.path }),
+  };
+}
+
+/**
+ * Starts an item's task (none for container ends and items with nothing to do). Bytes go to a
+ * worker by transfer, or (keepBytes) by copy, the item keeping them; otherwise the item lets go.
+ */
+function scanSlot(
+  runner: ScanRunner,
+  pooled: boolean,
+  keepBytes: boolean,
+): (s: SourceItem | ContainerEnd) => Slot<SourceItem | ContainerEnd, TaskResult> {
+  return (s) => {
+    if (s.kind === 'container-end') return { item: s, bytes: 0 };
+    if (s.done) {
+      if (!keepBytes) s.bytes = undefined;
+      return { item: s, bytes: 0 };
+    }
+    const task = scanTask(s);
+    const bytes = s.bytes?.length ?? 0;
+    const transfer = s.bytes && pooled && !keepBytes ? [ownBuffer(s, task)] : undefined;
+    const result = runner.run(task, transfer);
+    if (!keepBytes) s.bytes = undefined; // the worker has them (or this thread's task does)
+    return { item: s, result, bytes };
+  };
 }
 
 export interface ScanBytesOptions {
@@ -149,49 +149,41 @@ export async function* scanBytes(
   options: ScanBytesOptions = {},
 ): AsyncGenerator<ScannedItem> {
   const config = options.config ?? DEFAULT_SCAN_CONFIG;
-  const runner = options.runner ?? inProcess(scanContext(config));
-  const pooled = runner instanceof WorkerPool;
-  const window: { item: SourceItem; bytes?: Uint8Array; result?: Promise<TaskResult> }[] = [];
+  const runner = options.runner ?? (inProcessRunner(scanContext(config)) as ScanRunner);
+  const keep = options.keepBytes === true;
   const source = expandBytes(name, bytes, { limits: config.limits });
-  const start = (s: SourceItem): (typeof window)[number] => {
-    if (s.done || !s.bytes) {
-      const kept = options.keepBytes ? s.bytes : undefined;
-      s.bytes = undefined;
-      return { item: s, ...(kept ? { bytes: kept } : {}) };
-    }
-    const task: ScanTask = {
-      name: s.archivePath ?? s.path,
-      contentType: s.contentType,
-      format: s.format,
-      size: s.size ?? 0,
-      bytes: s.bytes,
-    };
-    // Kept bytes are copied to a worker (structured clone) instead of moved.
-    const transfer = pooled && !options.keepBytes ? [ownBuffer(s, task)] : undefined;
-    const result = runner.run(task, transfer);
-    result.catch(() => {});
-    const kept = options.keepBytes ? s.bytes : undefined;
-    s.bytes = undefined;
-    return { item: s, result, ...(kept ? { bytes: kept } : {}) };
-  };
+  const start = scanSlot(runner, runner instanceof WorkerPool, keep);
+  const count = (runner instanceof WorkerPool ? runner.size : 1) * TASKS_PER_JOB;
   try {
-    let more = true;
-    while (more || window.length > 0) {
-      while (more && window.length < 8) {
-        const r = await source.next();
-        if (r.done) more = false;
-        else if (r.value.kind === 'item') window.push(start(r.value));
-      }
-      const head = window.shift();
-      if (!head) continue;
-      const result = head.result ? await head.result : undefined;
-      const report = await toReport(head.item, result, config, options.matcher);
-      yield head.bytes ? { report, bytes: head.bytes } : { report };
+    for await (const { item, result } of windowed(source, start, { count, bytes: config.limits.maxBytesInFlight })) {
+      if (item.kind === 'container-end') continue;
+      const kept = keep ? item.bytes : undefined;
+      item.bytes = undefined;
+      const report = await toReport(item, result, config, options.matcher);
+      yield kept ? { report, bytes: kept } : { report };
     }
   } finally {
     await source.return(undefined);
     if (!options.runner) await runner.close();
   }
+}
+
+/**
+ * One upload's task on the service's runner, as `/v1/hash` answers it: the upload sniffed, then
+ * its digests and extractors (the same task path as `scan()` and `scanBytes()` give it).
+ */
+export async function hashBytes(
+  name: string,
+  bytes: Uint8Array,
+  runner: TaskRunner<ScanTask, TaskResult>,
+): Promise<{ result: TaskResult; contentType: ContentType; format?: string }> {
+  // The upload's own item only (an archive's entries are not expanded: /v1/scan does that).
+  const source = expandBytes(name, bytes, { limits: DEFAULT_SCAN_CONFIG.limits });
+  const first = await source.next();
+  await source.return(undefined);
+  const { contentType, format } = first.value as SourceItem;
+  const result = await runner.run({ name, contentType, format, size: bytes.length, bytes });
+  return { result, contentType, ...(format !== undefined ? { format } : {}) };
 }
 
 /**
@@ -232,7 +224,7 @@ export function createScanRunner(config: ScanConfig = DEFAULT_SCAN_CONFIG, jobs 
   const registry = activeRegistry();
   const ctx = scanContext(config, registry);
   if (jobs > 1) refuseRuntimeRegistrations(registry);
-  return jobs === 1 ? inProcess(ctx) : new WorkerPool(builtFile(import.meta.url, './scan-worker.js'), ctx, jobs);
+  return (jobs === 1 ? inProcessRunner(ctx) : workerRunner(ctx, jobs)) as ScanRunner;
 }
 
 /** A task's bytes as a transferable buffer of their own (copied when they share one). */
@@ -242,17 +234,6 @@ function ownBuffer(s: SourceItem, task: ScanTask): ArrayBuffer {
   const copy = new Uint8Array(b);
   task.bytes = copy;
   return copy.buffer;
-}
-
-/** One task at a time, the next file read while this one computes (a fair `--jobs 1`). */
-function inProcess(ctx: ExtractContext): TaskRunner<ScanTask, TaskResult> {
-  let chain: Promise<unknown> = Promise.resolve();
-  return new InProcessRunner((task: ScanTask) => {
-    const started = prefetch(task, ctx);
-    const run = chain.then(() => runTask(task, ctx, started));
-    chain = run.catch(() => {});
-    return run;
-  });
 }
 
 async function toReport(

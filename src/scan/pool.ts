@@ -57,6 +57,11 @@ export class WorkerPool<T, R> implements TaskRunner<T, R> {
 
   private closing = false;
 
+  /** How many worker threads. */
+  get size(): number {
+    return this.workers.length;
+  }
+
   private fail(err: unknown): void {
     this.failure ??= err;
     const e = new WardError('WARD_ERR_INTERNAL', 'A scan worker failed (this is a bug, please report it)', {}, err);

@@ -10,7 +10,11 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const PROJECT_ROOT = root;
 // WARD_SHARED points elsewhere (a git worktree has no ../shared beside it).
 export const SHARED = process.env.WARD_SHARED ? resolve(process.env.WARD_SHARED) : resolve(root, '..', 'shared');
-export const sharedAvailable = existsSync(join(SHARED, 'README.md'));
+/** From the global setup (test/helpers/global-setup.ts), which checks once per run. */
+export const sharedAvailable =
+  process.env.WARD_TEST_SHARED === undefined
+    ? existsSync(join(SHARED, 'README.md'))
+    : process.env.WARD_TEST_SHARED === '1';
 export const SKIP_REASON = `../shared not found at ${SHARED}: conformance tests skipped (they run in CI, where it is present)`;
 
 /** Meta's PDQ conformance images (ThreatExchange repository, BSD) and their MANIFEST.tsv. */
@@ -25,4 +29,5 @@ export function readManifest(dir: string): Record<string, string>[] {
   return lines.map((line) => Object.fromEntries(line.split('\t').map((v, i) => [keys[i], v])));
 }
 
-if (!sharedAvailable) console.warn(SKIP_REASON);
+// Said once per run by the global setup; only a file run without it (another runner) says it here.
+if (!sharedAvailable && process.env.WARD_TEST_SHARED === undefined) console.warn(SKIP_REASON);

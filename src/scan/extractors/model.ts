@@ -166,10 +166,20 @@ export const modelExtractor: Extractor = {
     return modelOutput(await inspectModelBytes(bytes, name, { tensorBases: scanTensorBases() }));
   },
   async extractFile({ path, digests }) {
-    const options: InspectOptions = {
-      extraDigests: digests.filter((d) => d !== 'sha256') as ('md5' | 'sha1')[],
+    const extra = digests.filter((d) => d !== 'sha256') as ('md5' | 'sha1')[];
+    const report = await inspectModel(path, {
+      extraDigests: extra,
       tensorBases: scanTensorBases(),
-    };
-    return modelOutput(await inspectModel(path, options));
+    } satisfies InspectOptions);
+    // The extra digests are the item's MD5/SHA-1 (signals), not model identity hashes: the
+    // finding lists the same hashes as for the same bytes in memory (scanBytes, archive entries).
+    const hashes = { ...report.hashes } as Record<string, unknown>;
+    for (const d of extra) delete hashes[d];
+    const out = modelOutput({ ...report, hashes: hashes as typeof report.hashes });
+    for (const d of extra) {
+      const v = (report.hashes as Record<string, unknown>)[d];
+      if (typeof v === 'string') (out.signals ??= {})[d] = v;
+    }
+    return out;
   },
 };
