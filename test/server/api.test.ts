@@ -10,7 +10,7 @@ import { resolveScanConfig } from '../../src/scan/config.js';
 import { EvidenceStore } from '../../src/server/evidence.js';
 import { hashImage } from '../../src/signals/image.js';
 import { type Harness, startHarness } from './harness.js';
-import { iter, rawSql, STORE_KINDS } from './stores.js';
+import { iter, rawSql, STORE_KINDS, skipUnavailable } from './stores.js';
 
 let image: Buffer;
 let near: Buffer;
@@ -22,6 +22,7 @@ beforeAll(async () => {
 });
 
 describe.each(STORE_KINDS)('the service on %s', (kind) => {
+  skipUnavailable(kind);
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness(kind, {
@@ -310,6 +311,7 @@ describe.each(STORE_KINDS)('the service on %s', (kind) => {
 });
 
 describe.each(STORE_KINDS)('the evidence store on %s', (kind) => {
+  skipUnavailable(kind);
   let h: Harness;
   let evidence: EvidenceStore;
   beforeAll(async () => {

@@ -12,7 +12,7 @@ import { resolveScanConfig } from '../../src/scan/config.js';
 import { ReplayCache, signWebhook, verifyWebhook } from '../../src/server/webhooks.js';
 import { hashImage } from '../../src/signals/image.js';
 import { type Harness, startHarness } from './harness.js';
-import { STORE_KINDS } from './stores.js';
+import { STORE_KINDS, skipUnavailable } from './stores.js';
 
 /** Sends raw bytes, optionally pausing or half-closing, and returns what came back. */
 function raw(
@@ -63,6 +63,7 @@ const head = (method: string, path: string, headers: Record<string, string | num
     .join('')}\r\n`;
 
 describe.each(STORE_KINDS)('bad input on %s', (kind) => {
+  skipUnavailable(kind);
   let h: Harness;
   let port: number;
   let image: Buffer;

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../helpers/fixtures.js';
-import { type OpenedStore, openStore, rawSql, STORE_KINDS } from './stores.js';
+import { type OpenedStore, openStore, rawSql, STORE_KINDS, skipUnavailable } from './stores.js';
 
 function ward(
   args: string[],
@@ -28,6 +28,7 @@ function ward(
 }
 
 describe.each(STORE_KINDS)('ward serve, keys and audit on %s', (kind) => {
+  skipUnavailable(kind);
   let opened: OpenedStore | undefined;
   afterEach(async () => {
     await opened?.drop();

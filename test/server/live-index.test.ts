@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ParsedEntry } from '../../src/banks/types.js';
 import { LiveIndex } from '../../src/server/live-index.js';
 import { getSignalType } from '../../src/signals/builtin.js';
-import { iter, type OpenedStore, openStore, STORE_KINDS } from './stores.js';
+import { iter, type OpenedStore, openStore, STORE_KINDS, skipUnavailable } from './stores.js';
 
 const hex = (seed: string, bytes = 32) =>
   createHash('sha512')
@@ -21,6 +21,7 @@ const video = (a: string, b: string) =>
   (getSignalType('vpdq') as NonNullable<ReturnType<typeof getSignalType>>).parse(`${a}:100:0 ${b}:100:1`);
 
 describe.each(STORE_KINDS)('the live index on %s', (kind) => {
+  skipUnavailable(kind);
   let opened: OpenedStore | undefined;
   afterEach(async () => {
     await opened?.drop();

@@ -10,7 +10,7 @@ import { sceneImage } from '../../src/demo/images.js';
 import { usePlugins } from '../../src/registry.js';
 import { PROJECT_ROOT } from '../helpers/fixtures.js';
 import { type Harness, startHarness } from './harness.js';
-import { STORE_KINDS } from './stores.js';
+import { STORE_KINDS, skipUnavailable } from './stores.js';
 
 const PLUGIN = join(PROJECT_ROOT, 'test', 'fixtures', 'plugins', 'xorfold.js');
 
@@ -27,6 +27,7 @@ beforeAll(async () => {
 });
 
 describe.each(STORE_KINDS)('a plugin signal type in the service on %s', (kind) => {
+  skipUnavailable(kind);
   let h: Harness | undefined;
   afterEach(async () => {
     await h?.close();

@@ -8,11 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeRegistry } from '../../src/registry.js';
 import type { ItemReport } from '../../src/scan/types.js';
 import { type Harness, startHarness } from './harness.js';
-import { STORE_KINDS } from './stores.js';
+import { STORE_KINDS, skipUnavailable } from './stores.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 describe.each(STORE_KINDS)('route plugins on %s', (kind) => {
+  skipUnavailable(kind);
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness(kind);

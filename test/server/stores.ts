@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { beforeEach } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres.js';
 import type { ServiceStore } from '../../src/store/service.js';
 import { SqliteServiceStore } from '../../src/store/sqlite-service.js';
@@ -28,14 +29,21 @@ async function postgresReachable(): Promise<boolean> {
   }
 }
 
-export const PG_AVAILABLE = await postgresReachable();
-if (!PG_AVAILABLE) {
-  if (process.env.CI) throw new Error(`PostgreSQL is not reachable at ${PG_URL}; CI needs it`);
-  console.warn(`PostgreSQL not reachable at ${PG_URL}: the PostgreSQL half of the service tests is skipped`);
-}
+// The global setup (test/helpers/global-setup.ts) checked once per run and said so once.
+export const PG_AVAILABLE =
+  process.env.WARD_TEST_POSTGRES !== undefined ? process.env.WARD_TEST_POSTGRES === '1' : await postgresReachable();
+if (!PG_AVAILABLE && process.env.CI) throw new Error(`PostgreSQL is not reachable at ${PG_URL}; CI needs it`);
 
 export type StoreKind = 'sqlite' | 'postgres';
-export const STORE_KINDS: StoreKind[] = PG_AVAILABLE ? ['sqlite', 'postgres'] : ['sqlite'];
+/** Both halves always: the PostgreSQL one is reported as skipped (not left out) when it cannot run. */
+export const STORE_KINDS: StoreKind[] = ['sqlite', 'postgres'];
+
+/** In a `describe.each(STORE_KINDS)` body: skips its tests on a PostgreSQL that is not reachable. */
+export function skipUnavailable(kind: StoreKind): void {
+  beforeEach((ctx) => {
+    if (kind === 'postgres' && !PG_AVAILABLE) ctx.skip();
+  });
+}
 
 export interface OpenedStore {
   store: ServiceStore;
