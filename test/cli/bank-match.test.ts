@@ -627,6 +627,24 @@ describe('ward match', () => {
     expect(badD.code).toBe(3);
   });
 
+  // REGRESSION: --hashes read only pdq/md5/sha1/sha256, so the README's `ward hash --dihedral …
+  // | ward match --hashes - --dihedral` found nothing for a rotated copy that matching the file found.
+  it('--hashes with --dihedral uses the pdqDihedral of ward hash records', async () => {
+    const hashed = await runWard(['hash', '--dihedral', '--format', 'ndjson', paths.mirrored]);
+    expect(hashed.code).toBe(0);
+    const [plain, dihedral] = await Promise.all([
+      ward(['match', '--format', 'ndjson', '--hashes', '-'], hashed.stdout),
+      ward(['match', '--format', 'ndjson', '--dihedral', '--hashes', '-'], hashed.stdout),
+    ]);
+    expect(plain.code).toBe(0);
+    expect(dihedral.code).toBe(1);
+    expect(parseLines(dihedral.stdout)[0].matches[0]).toMatchObject({
+      signal: 'pdq',
+      value: h.a.pdq,
+      transform: 'flipY',
+    });
+  });
+
   it('--dihedral matches a mirrored copy and reports the transform', async () => {
     const [plain, dihedral] = await Promise.all([
       ward(['match', paths.mirrored]),

@@ -4,7 +4,7 @@
  * [--removal-list FILE] [--checkpoint FILE] [--jobs N]` (docs/datasets.md).
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -19,11 +19,12 @@ import {
 import { DatasetCheckpoint } from '../../datasets/checkpoint.js';
 import type { ColumnMap } from '../../datasets/types.js';
 import { WardError } from '../../errors.js';
-import { Matcher } from '../../match/matcher.js';
+import { StoreMatcher } from '../../match/store-matcher.js';
+import { usePlugins } from '../../registry.js';
 import { DEFAULT_SCAN_CONFIG, loadScanConfig, type ScanConfig } from '../../scan/config.js';
 import { createScanRunner } from '../../scan/pipeline.js';
 import { VERDICTS } from '../../scan/types.js';
-import { defaultDbPath, SqliteStore } from '../../store/sqlite.js';
+import { openServiceStore, resolveDatabase } from '../../store/open.js';
 import { parseCommandArgs, positiveInt } from '../args.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -56,7 +57,9 @@ Options:
   --knn-radius N         PDQ radius of the neighbour listing (default 31; 0: off)
   --skip-clean           leave clean rows out of the report (the summary still counts them)
   --config FILE          JSON or YAML: match options, verdict policy, limits (docs/scan.md)
-  --db PATH              database (default: $WARD_DB, else ~/.local/share/ward/ward.db)
+  --db PATH|URL          database: SQLite file or postgres:// URL (default: $DATABASE_URL, else
+                         $WARD_DB, else ~/.local/share/ward/ward.db); never created here
+  --plugin MODULE        load a plugin module (dataset readers, signal types...; repeatable)
 
 Exit status: 0 nothing found, 1 something matched or was flagged, 2 only errors (rows or shards
 could not be read), 3 usage or configuration error.`;
@@ -218,6 +221,7 @@ export async function datasetCommand(argv: string[], ctx: CommandContext): Promi
     );
   const { values, positionals } = parseCommandArgs(rest, {
     db: { type: 'string' },
+    plugin: { type: 'string', multiple: true },
     bank: { type: 'string', multiple: true },
     jobs: { type: 'string' },
     format: { type: 'string' },
@@ -254,15 +258,24 @@ export async function datasetCommand(argv: string[], ctx: CommandContext): Promi
   const removalPath = values['removal-list'] as string | undefined;
   const reader = values.reader as string | undefined;
 
-  const store = SqliteStore.open((values.db as string | undefined) ?? defaultDbPath());
+  await usePlugins([...((values.plugin as string[] | undefined) ?? []), ...config.plugins]);
+  const db = values.db as string | undefined;
+  const where = resolveDatabase({ db });
+  // As ward scan: the default database is not required (captions are still screened), one named
+  // by --db or WARD_DB must exist, and nothing here creates one.
+  const store =
+    'sqlite' in where && where.named === 'default' && !existsSync(where.sqlite)
+      ? undefined
+      : await openServiceStore({ db, create: false });
+  if (!store) ctx.stderr.write('ward: warning: no database: nothing can match (see `ward bank create`)\n');
   let checkpoint: DatasetCheckpoint | undefined;
   let out: WriteStream | undefined;
   let removal: WriteStream | undefined;
   const runner = createScanRunner(config, jobs);
   try {
-    const matcher = Matcher.open(store, { banks: values.bank as string[] | undefined });
-    if (matcher.banks.length === 0)
-      ctx.stderr.write('ward: no banks in the database: nothing can match (see `ward bank create`)\n');
+    const matcher = store ? await StoreMatcher.open(store, { banks: values.bank as string[] | undefined }) : undefined;
+    if (matcher && matcher.banks.length === 0)
+      ctx.stderr.write('ward: warning: no banks in the database: nothing can match (see `ward bank create`)\n');
     if (values.checkpoint) {
       const fingerprint = createHash('sha256')
         .update(
@@ -271,7 +284,7 @@ export async function datasetCommand(argv: string[], ctx: CommandContext): Promi
             reader: reader ?? null,
             columns,
             knnRadius: knnRadius ?? null,
-            banks: matcher.banks.map((b) => [b.name, b.version]),
+            banks: (matcher?.banks ?? []).map((b) => [b.name, b.version]),
             config,
           }),
         )
@@ -336,6 +349,6 @@ export async function datasetCommand(argv: string[], ctx: CommandContext): Promi
     checkpoint?.close();
     out?.destroy();
     removal?.destroy();
-    store.close();
+    await store?.close();
   }
 }
