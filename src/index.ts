@@ -129,6 +129,16 @@ export {
 } from './models/tensorfp.js';
 export { canonicalLayer } from './models/tensorfp-names.js';
 export { type TrainingInfo, trainingInfo } from './models/training.js';
+// The one egress point (every outbound request) and secrets at rest.
+export {
+  checkEgressUrl,
+  EgressAllowList,
+  type EgressInit,
+  type EgressResponse,
+  egressFetch,
+  isSpecialAddress,
+  redactUrl,
+} from './net/egress.js';
 export { definePlugin, type PluginSniffer, type WardPlugin } from './plugin.js';
 // Provenance: AI-generation metadata, C2PA, XMP digital source type, stealth metadata, the SD watermark.
 export type { C2paAction, C2paSummary } from './provenance/c2pa/manifest.js';
@@ -246,6 +256,7 @@ export {
   VERDICTS,
   type Verdict,
 } from './scan/types.js';
+export { isSealed, openSecret, parseSecretKey, sealSecret, secretKeyFromEnv } from './secrets/index.js';
 export {
   DELIVERY_HEADER,
   EVENT_HEADER,

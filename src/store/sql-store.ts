@@ -5,7 +5,7 @@
  * differ per database (each tuned for its engine); they live in the subclasses.
  */
 
-import { AUDIT_GENESIS, auditHash } from '../audit/chain.js';
+import { AUDIT_GENESIS, auditHash, auditKeyFromEnv } from '../audit/chain.js';
 import type { Bank, BankKind, EntryBatch, ParsedEntry, RowIssue } from '../banks/types.js';
 import { WardError } from '../errors.js';
 import type {
@@ -272,7 +272,8 @@ export abstract class SqlServiceStore implements ServiceStore {
         details: input.details ?? {},
       };
       const prevHash = last?.hash ?? AUDIT_GENESIS;
-      const hash = auditHash(prevHash, record);
+      // Keyed (HMAC) with WARD_AUDIT_KEY, which never touches the database.
+      const hash = auditHash(prevHash, record, auditKeyFromEnv());
       await tx.run(
         'INSERT INTO audit_log (seq, at, actor, action, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         [

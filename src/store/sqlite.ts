@@ -5,7 +5,7 @@
  * sequentially (random-order inserts into a multi-gigabyte index are what make naive imports
  * slow).
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -121,7 +121,18 @@ export class SqliteStore implements BankStore {
   static open(path: string = defaultDbPath()): SqliteStore {
     let db: Database.Database;
     try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      if (path !== ':memory:') {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        // A new database is readable by its owner only (SQLite gives its -wal and -shm files
+        // the same mode): bank contents are confidential.
+        if (!existsSync(path)) {
+          try {
+            closeSync(openSync(path, 'wx', 0o600));
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+          }
+        }
+      }
       db = new Database(path);
       // Only takes effect on a new database. 16 KiB pages (SQLite's default is 4 KiB) cut the
       // per-page work of big imports (b-tree pages, WAL frames, checkpoint) by about a sixth.

@@ -4,6 +4,7 @@
  * stopping gracefully on SIGTERM, and `ward audit verify` catching an edited row.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../helpers/fixtures.js';
@@ -94,6 +95,29 @@ describe.each(STORE_KINDS)('ward serve, keys and audit on %s', (kind) => {
     expect(broken.code).toBe(2);
     expect(broken.stdout).toMatch(/BROKEN at record 2/);
     expect(broken.stderr).toContain('WARD_ERR_AUDIT_TAMPERED');
+  });
+
+  it('ward audit migrate-key, head and verify --head: a keyed chain, a signed head, truncation caught', async () => {
+    opened = await openStore(kind);
+    const { args } = opened;
+    const plain = { ...opened.env, WARD_AUDIT_KEY: '' };
+    expect((await ward(['keys', 'create', '--role', 'admin', ...args], plain).done).code).toBe(0);
+    const env = { ...opened.env, WARD_AUDIT_KEY: randomBytes(32).toString('hex') };
+    // No keyed record yet: head refuses until the explicit migration.
+    expect((await ward(['audit', 'head', ...args], env).done).code).toBe(3);
+    expect((await ward(['audit', 'migrate-key', ...args], env).done).code).toBe(0);
+    expect((await ward(['keys', 'create', '--role', 'analyst', ...args], env).done).code).toBe(0);
+    const head = (await ward(['audit', 'head', ...args], env).done).stdout.trim();
+    expect(head).toMatch(/^3\.[0-9a-f]{64}\.[0-9a-f]{64}$/);
+    const ok = await ward(['audit', 'verify', '--head', head, ...args], env).done;
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('(2 keyed, 1 unkeyed before them)');
+    await rawSql(opened, kind, 'DELETE FROM audit_log WHERE seq = 3');
+    const cut = await ward(['audit', 'verify', '--head', head, ...args], env).done;
+    expect(cut.code).toBe(2);
+    expect(cut.stdout).toMatch(/cut off/);
+    const other = { ...env, WARD_AUDIT_KEY: randomBytes(32).toString('hex') };
+    expect((await ward(['audit', 'verify', '--head', head, ...args], other).done).code).toBe(2);
   });
 
   it('serves from several processes (--workers 2); a bank change through one reaches the other at once', async () => {

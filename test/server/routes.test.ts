@@ -47,6 +47,15 @@ describe.each(STORE_KINDS)('route plugins on %s', (kind) => {
     expect(odd.body.error.code).toBe('WARD_ERR_CONTENT_TYPE');
   });
 
+  it('serves the UI files from the ui plugin', async () => {
+    const page = await h.call(null, 'GET', '/ui/');
+    expect(page.status).toBe(200);
+    expect(String(page.headers['content-type'])).toMatch(/^text\/html/);
+    expect(String(page.headers['content-security-policy'])).toContain("default-src 'none'");
+    for (const f of ['app.js', 'app.css']) expect((await h.call(null, 'GET', `/ui/${f}`)).status).toBe(200);
+    expect((await h.call(null, 'GET', '/ui')).status).toBe(302);
+  });
+
   it('publishes the registry’s signal types in the schemas and accepts them', async () => {
     const doc = (await h.call(null, 'GET', '/openapi.json')).body;
     const q = doc.paths['/v1/banks/{name}/entries'].get.parameters.find((p: { name: string }) => p.name === 'signal');

@@ -350,6 +350,14 @@ function mapColumns(
   return { count: names.length, value: found.value, signal: found.signal, labels: found.labels, id: found.id };
 }
 
+function decodeLabel(raw: string): string {
+  return raw.trim().replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+}
+
+function decodeId(raw: string | undefined): string | undefined {
+  return raw === undefined ? undefined : decodeLabel(raw);
+}
+
 function entryFromFields(
   line: number,
   fields: string[],
@@ -358,8 +366,9 @@ function entryFromFields(
   settings: Settings,
 ): ParsedEntry | RowIssue {
   const signal = columns.signal === undefined ? signalHint : fields[columns.signal];
-  const labels = columns.labels === undefined ? [] : fields[columns.labels].split(/[;|]/);
-  const id = columns.id === undefined ? undefined : fields[columns.id];
+  // Labels and ids as banks/formats/write encodes them (percent-encoded `%`, `;`, `|`, controls, formula starts).
+  const labels = columns.labels === undefined ? [] : fields[columns.labels].split(/[;|]/).map(decodeLabel);
+  const id = columns.id === undefined ? undefined : decodeId(fields[columns.id]);
   return makeEntry(line, fields[columns.value], signal, labels, id, settings);
 }
 

@@ -12,7 +12,10 @@ const BATCH_CHARS = 65536;
 /**
  * Writes `entries` to `out` in `format`, waiting for 'drain' when the stream is full. Leaves `out`
  * open (it may be stdout). te-csv holds only PDQ hashes: other entries are left out.
- * Labels holding `;` or `|` come back split from csv, tsv and te-csv; ndjson keeps them whole.
+ * In csv, tsv and te-csv, labels are percent-encoded where they would not survive the row
+ * (`%`, `;`, `|`, control characters, and a leading `=` `+` `-` `@` so spreadsheets never run a
+ * label as a formula); ids get `%`, control characters and the leading formula character encoded. `readBankFile` decodes
+ * them: every label and id reads back as written. ndjson keeps them as they are.
  */
 export async function writeBankFile(
   entries: AsyncIterable<ExportEntry> | Iterable<ExportEntry>,
@@ -54,10 +57,10 @@ const HEADER: Record<BankFileFormat, string> = {
 };
 
 const ROW: Record<BankFileFormat, (e: ExportEntry) => string> = {
-  csv: (e) => [e.signal, e.value, e.labels.join(';'), e.sourceId ?? ''].map(csvField).join(',') + '\n',
-  tsv: (e) => [e.signal, e.value, e.labels.join(';'), e.sourceId ?? ''].map(tsvField).join('\t') + '\n',
+  csv: (e) => [e.signal, e.value, labelField(e.labels), idField(e.sourceId)].map(csvField).join(',') + '\n',
+  tsv: (e) => [e.signal, e.value, labelField(e.labels), idField(e.sourceId)].map(tsvField).join('\t') + '\n',
   'te-csv': (e) =>
-    e.signal === 'pdq' ? [e.value, e.sourceId ?? '', e.labels.join(';')].map(csvField).join(',') + '\n' : '',
+    e.signal === 'pdq' ? [e.value, idField(e.sourceId), labelField(e.labels)].map(csvField).join(',') + '\n' : '',
   ndjson: (e) => {
     const record: { signal: string; value: string; labels: string[]; id?: string } = {
       signal: e.signal,
@@ -69,6 +72,30 @@ const ROW: Record<BankFileFormat, (e: ExportEntry) => string> = {
   },
   lines: (e) => oneLine(e.value) + '\n',
 };
+
+const pct = (c: string) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`;
+
+/** One label in a row: `%`, `;`, `|` and control characters encoded; a leading formula character too. */
+export function encodeLabel(label: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is encoded
+  const body = label.replace(/[%;|\u0000-\u001f\u007f]/g, pct);
+  return /^[=+\-@]/.test(body) ? pct(body[0] as string) + body.slice(1) : body;
+}
+
+function labelField(labels: readonly string[]): string {
+  return labels.map(encodeLabel).join(';');
+}
+
+/** An id in a row: `%` and control characters encoded, and a leading formula character. */
+export function encodeId(id: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is encoded
+  const body = id.replace(/[%\u0000-\u001f\u007f]/g, pct);
+  return /^[=+\-@]/.test(body) ? pct(body[0] as string) + body.slice(1) : body;
+}
+
+function idField(id: string | undefined): string {
+  return id === undefined ? '' : encodeId(id);
+}
 
 /** Line breaks become spaces even inside quotes: the reader takes one row per line. */
 function csvField(value: string): string {

@@ -3,6 +3,7 @@
  * `ward audit verify|list`: the service's append-only audit log. `verify` recomputes the hash
  * chain and names the first record that was edited, removed or inserted.
  */
+import { auditKeyFromEnv, signAuditHead } from '../../audit/chain.js';
 import { auditRecords, verifyStoreAudit } from '../../audit/log.js';
 import { WardError } from '../../errors.js';
 import { openServiceStore } from '../../store/open.js';
@@ -14,8 +15,12 @@ import { parseFormat, RecordWriter, write } from '../output.js';
 
 export const AUDIT_USAGE = `Usage: ward audit <subcommand> [options]
 
-  verify [--head HASH]   recompute the hash chain; exit 0 if intact, 2 if a record was edited,
-                         removed or inserted (or, with --head, if records after HASH were cut off)
+  verify [--head HEAD]   recompute the hash chain; exit 0 if intact, 2 if a record was edited,
+                         removed or inserted (or, with --head, if records after HEAD were cut off);
+                         HEAD is a record hash or a signed head from \`ward audit head\`
+  head                   print the newest record as a signed head (needs WARD_AUDIT_KEY)
+  migrate-key            start keying an existing unkeyed chain: appends the first record chained
+                         with WARD_AUDIT_KEY (unkeyed records are accepted only before it)
   list [--after N] [--limit N] [--action A] [--format table|ndjson|json]
 
 Every subcommand takes --db PATH (default: $DATABASE_URL if it is postgres://…, else $WARD_DB, else
@@ -32,22 +37,51 @@ export async function auditCommand(argv: string[], ctx: CommandContext): Promise
     action: { type: 'string' },
     format: { type: 'string' },
   });
-  if (sub !== 'verify' && sub !== 'list') {
-    throw new WardError('WARD_ERR_USAGE', `Unknown audit subcommand ${JSON.stringify(sub ?? '')} (verify, list)`);
+  if (sub !== 'verify' && sub !== 'list' && sub !== 'head' && sub !== 'migrate-key') {
+    throw new WardError(
+      'WARD_ERR_USAGE',
+      `Unknown audit subcommand ${JSON.stringify(sub ?? '')} (verify, list, head, migrate-key)`,
+    );
   }
   if (positionals.length > 0) throw new WardError('WARD_ERR_USAGE', `ward audit ${sub} takes no arguments`);
   const head = values.head as string | undefined;
-  if (head !== undefined && !/^[0-9a-f]{64}$/.test(head)) {
-    throw new WardError('WARD_ERR_USAGE', '--head must be a 64-hex record hash');
+  if (head !== undefined && !/^([0-9a-f]{64}|\d{1,15}\.[0-9a-f]{64}\.[0-9a-f]{64})$/.test(head)) {
+    throw new WardError('WARD_ERR_USAGE', '--head must be a 64-hex record hash or a signed head (ward audit head)');
   }
   const store = await openServiceStore({ db: values.db as string | undefined });
   try {
+    if (sub === 'head' || sub === 'migrate-key') {
+      const key = auditKeyFromEnv();
+      if (!key)
+        throw new WardError(
+          'WARD_ERR_USAGE',
+          `ward audit ${sub} needs WARD_AUDIT_KEY (32 random bytes, hex or base64)`,
+        );
+      if (sub === 'migrate-key') {
+        await store.appendAudit({ actor: 'cli', action: 'audit.keyed', target: 'audit_log', details: {} });
+      }
+      const r = await verifyStoreAudit(store, undefined, key);
+      if (!r.ok || !r.head) {
+        throw new WardError(
+          'WARD_ERR_AUDIT_TAMPERED',
+          `The audit log does not verify${r.broken ? ` (record ${r.broken.seq}: ${r.broken.reason})` : ': it is empty'}`,
+        );
+      }
+      if ((r.keyed ?? 0) === 0) {
+        throw new WardError(
+          'WARD_ERR_USAGE',
+          'The audit log has no keyed record yet: run ward audit migrate-key first',
+        );
+      }
+      await write(ctx.stdout, `${signAuditHead(r.head, key)}\n`);
+      return EXIT.OK;
+    }
     if (sub === 'verify') {
       const r = await verifyStoreAudit(store, head);
       if (r.ok) {
         await write(
           ctx.stdout,
-          `audit log verified: ${r.records} record(s)${r.head ? `, head ${r.head.seq} ${r.head.hash}` : ''}\n`,
+          `audit log verified: ${r.records} record(s)${r.head ? `, head ${r.head.seq} ${r.head.hash}` : ''}${r.keyed !== undefined ? ` (${r.keyed} keyed, ${r.unkeyed} unkeyed before them)` : ''}\n`,
         );
         return EXIT.OK;
       }

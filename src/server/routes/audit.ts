@@ -53,13 +53,20 @@ export async function auditRoutes(app: FastifyInstance, { ctx }: RoutesOptions):
       tags: ['audit'],
       roles: READ,
       accepts: [],
-      querystring: obj({ head: str(64, { pattern: '^[0-9a-f]{64}$' }) }),
+      querystring: obj({
+        head: str(160, {
+          pattern: '^([0-9a-f]{64}|[0-9]{1,15}\\.[0-9a-f]{64}\\.[0-9a-f]{64})$',
+          description: 'A head hash noted earlier, or a signed head from `ward audit head`',
+        }),
+      }),
       response: {
         200: obj({
           verified: { type: 'boolean' },
           records: { type: 'integer' },
           head: { type: 'object' },
           broken: { type: 'object' },
+          keyed: { type: 'integer' },
+          unkeyed: { type: 'integer' },
         }),
       },
     },

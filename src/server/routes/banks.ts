@@ -46,6 +46,15 @@ export async function bankRoutes(app: FastifyInstance, { ctx }: RoutesOptions): 
     },
     async (req, reply) => {
       const body = req.body as { name: string; kind?: 'block' | 'negative'; pdqDistance?: number };
+      // Names are path segments in these routes and file names in exports: `.`, `..`, slashes and
+      // control characters are refused.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+      if (/^\.{1,2}$/.test(body.name.trim()) || /[/\\\u0000-\u001f\u007f]/.test(body.name) || body.name.trim() === '') {
+        throw new WardError(
+          'WARD_ERR_REQUEST_INVALID',
+          'A bank name may not be "." or "..", or hold slashes or control characters',
+        );
+      }
       const bank = await store.createBank(body.name, { kind: body.kind, pdqDistance: body.pdqDistance });
       await ctx.banksChanged();
       await ctx.audit(req, 'bank.create', bank.name, { kind: bank.kind, pdqDistance: bank.pdqDistance });
