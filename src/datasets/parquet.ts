@@ -128,7 +128,8 @@ function topColumns(schema: readonly SchemaElement[]): ParquetFile['columns'] {
       if (schema[c]) children.push(schema[c] as SchemaElement);
       c = skip(c);
     }
-    out.set(element.name, { element, children });
+    // A damaged footer can leave an element without a name: it names no column.
+    if (typeof element.name === 'string') out.set(element.name, { element, children });
     i = skip(i);
   }
   return out;
@@ -138,7 +139,7 @@ function topColumns(schema: readonly SchemaElement[]): ParquetFile['columns'] {
 export function findColumn(pf: ParquetFile, name: string): string | undefined {
   if (pf.columns.has(name)) return name;
   const lower = name.toLowerCase();
-  for (const k of pf.columns.keys()) if (k.toLowerCase() === lower) return k;
+  for (const k of pf.columns.keys()) if (typeof k === 'string' && k.toLowerCase() === lower) return k;
   return undefined;
 }
 

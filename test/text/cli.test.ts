@@ -116,7 +116,8 @@ describe('ward scan with captions', () => {
     writeFileSync(join(data, '0002.txt'), 'a lighthouse on a cliff at dusk\n');
     writeFileSync(join(data, '0003.json'), JSON.stringify({ caption: `${S}, ${M}` }));
     writeFileSync(join(data, '0004.png'), `${M} ${S}`); // text named like an image
-    const r = await runWard(['scan', '--format', 'ndjson', '--jobs', '1', '--db', join(dir, 'ward.db'), data]);
+    // No --db: scanning without a database still screens (a named one must exist).
+    const r = await runWard(['scan', '--format', 'ndjson', '--jobs', '1', data]);
     expect(r.code).toBe(1);
     const items = lines(r.stdout);
     const by = (name: string) => items.find((i) => i.path.endsWith(name));
