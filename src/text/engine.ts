@@ -13,7 +13,7 @@
  */
 import { DIGIT, LETTER, SEP } from './fold.js';
 import { type Entry, type Lexicon, loadLexicon, type Pattern } from './lexicon.js';
-import { buildStream, foldUnits, S_BREAK, S_HARD, Stream, Units } from './normalize.js';
+import { buildStream, foldUnits, S_BREAK, S_HARD, S_WEND, S_WSTART, Stream, Units } from './normalize.js';
 import type { Strength, TextCategory } from './types.js';
 
 /** A term or stated age found in the text, in original offsets. */
@@ -42,10 +42,17 @@ interface Raw {
   /** Plain-stream index of the last unit (-1 for leet-stream hits). */
   last: number;
   dead: boolean;
+  /** No word boundary at the start / end: valid only glued to another hit there (`wordword`). */
+  openS: boolean;
+  openE: boolean;
 }
 
 interface Num {
   value: number;
+  /** Plain-stream index of the first unit (-1 for number words). */
+  firstUnit: number;
+  /** Digits standing alone (for bare ages next to a sexual term). */
+  alone: boolean;
   tokS: number;
   tokE: number;
   start: number;
@@ -84,12 +91,21 @@ export class Engine {
     buildStream(this.units, mode, data, s);
     const starts: number[] = [];
     const ends: number[] = [];
-    for (let i = 0; i < s.n; i++)
+    let out = '';
+    for (let i = 0; i < s.n; i++) {
       for (let r = 0; r < (s.run[i] as number); r++) {
         starts.push(s.start[i] as number);
         ends.push(s.end[i] as number);
+        out += String.fromCodePoint(s.cp[i] as number);
       }
-    return { text: s.text(), starts, ends };
+      // The leet stream drops spacing between words (squashed) but keeps the boundary: shown as a space.
+      if (((s.flags[i] as number) & S_WEND) !== 0 && i + 1 < s.n) {
+        starts.push(s.end[i] as number);
+        ends.push(s.start[i + 1] as number);
+        out += ' ';
+      }
+    }
+    return { text: out, starts, ends };
   }
 
   /**
@@ -194,14 +210,26 @@ export class Engine {
   }
 
   private check(st: Stream, p: Pattern, a: number, b: number, leetMode: boolean, out: Raw[]): void {
-    if (boundary(p.startCls) && a > 0 && st.cls[a - 1] === p.startCls) return;
+    // A missing boundary is kept as "open": the hit counts only glued to another hit there.
+    // In the leet stream a run may hold a word boundary (squashed): the term may start after it
+    // or end before it, when the part of the run on its side is long enough.
+    const splitA = st.splitRun[a] as number;
+    const splitB = st.splitRun[b] as number;
+    const needS =
+      boundary(p.startCls) && a > 0 && st.cls[a - 1] === p.startCls && ((st.flags[a] as number) & S_WSTART) === 0;
     if (p.spaced)
       for (let i = a + 1; i < b; i++) if (((st.flags[i] as number) & S_BREAK) !== 0 && st.cls[i] === SEP) return;
-    const endOk = !(boundary(p.endCls) && b + 1 < st.n && st.cls[b + 1] === p.endCls);
+    const needE =
+      boundary(p.endCls) && b + 1 < st.n && st.cls[b + 1] === p.endCls && ((st.flags[b] as number) & S_WEND) === 0;
     const entries = this.lexicon.entries;
     for (const v of p.variants) {
       const ids = leetMode ? v.leet : v.plain;
       if (ids.length === 0) continue;
+      const first = v.runs ? (v.runs[0] as number) : 1;
+      const lastRun = v.runs ? (v.runs[v.runs.length - 1] as number) : 1;
+      // Start and end at a boundary inside a run, when there is none outside it.
+      const fromSplit = needS && splitA > 0 && (st.run[a] as number) - splitA >= first && (a !== b || splitB === 0);
+      const toSplit = needE && splitB > 0 && splitB >= lastRun && (a !== b || !fromSplit);
       if (v.runs) {
         let ok = true;
         for (let j = 0; j < v.runs.length; j++)
@@ -211,21 +239,24 @@ export class Engine {
           }
         if (!ok) continue;
       }
+      const openS = needS && !fromSplit;
       for (const id of ids) {
         const e = entries[id] as Entry;
-        if (!endOk && !e.stem) continue;
+        const openE = needE && !toSplit && !e.stem;
         if (leetMode && e.kind !== 'term' && e.kind !== 'lookalike') continue;
-        const start = st.start[a] as number;
+        if ((openS || openE) && !GLUABLE[e.kind]) continue;
+        const start = fromSplit ? (st.splitStart[a] as number) : (st.start[a] as number);
+        const end = toSplit && !e.stem ? (st.splitEnd[b] as number) : (st.end[b] as number);
         let tokS: number;
         let tokE: number;
         if (leetMode) {
           tokS = this.tokAt(start);
-          tokE = this.tokAt(st.start[b] as number);
+          tokE = this.tokAt(Math.max(start, end - 1));
         } else {
           tokS = st.tok[a] as number;
           tokE = st.tok[b] as number;
         }
-        out.push({ e, start, end: st.end[b] as number, tokS, tokE, last: leetMode ? -1 : b, dead: false });
+        out.push({ e, start, end, tokS, tokE, last: leetMode ? -1 : b, dead: false, openS, openE });
       }
     }
   }
@@ -256,6 +287,7 @@ export class Engine {
       raws[w++] = r;
     }
     raws.length = w;
+    glue(raws);
     // Cross-language homographs count only with evidence of their language nearby.
     for (let i = 0; i < raws.length; i++) {
       const r = raws[i] as Raw;
@@ -322,21 +354,22 @@ export class Engine {
   /** Stated ages: a number before an age unit or after an age prefix, and age terms. */
   private ages(raws: Raw[], hits: Hit[]): void {
     let any = false;
+    let sexual = false;
     for (const r of raws) {
       const k = r.e.kind;
-      if (!r.dead && (k === 'unit' || k === 'prefix' || k === 'ageTerm')) {
-        any = true;
-        break;
-      }
+      if (!r.dead && (k === 'unit' || k === 'prefix' || k === 'ageTerm')) any = true;
+      if (!r.dead && k === 'term' && r.e.category === 'sexual' && r.e.strength === 'strong') sexual = true;
     }
-    if (!any) return;
     const st = this.plain;
+    if (!any && !(sexual && st.numCount > 0)) return;
     const nums: Num[] = [];
     for (let k = 0; k < st.numCount; k++) {
       const first = st.numFirst[k] as number;
       const last = st.numLast[k] as number;
       nums.push({
         value: st.numValue[k] as number,
+        firstUnit: first,
+        alone: st.numAlone[k] === 1,
         tokS: st.tok[first] as number,
         tokE: st.tok[last] as number,
         start: st.start[first] as number,
@@ -355,6 +388,8 @@ export class Engine {
           end: r.end,
           last: r.last,
           word: true,
+          firstUnit: -1,
+          alone: false,
         });
     nums.sort((x, y) => x.tokS - y.tokS || y.end - y.start - (x.end - x.start));
     // Compound number words: a tens word followed by a smaller one ("twenty five", "vingt et un").
@@ -372,6 +407,8 @@ export class Engine {
       }
       prev = n;
     }
+    const byEndOffset = new Map<number, Num>();
+    for (const n of nums) byEndOffset.set(n.end, n);
     const byEnd = new Map<number, Num>();
     const byStart = new Map<number, Num>();
     for (const n of nums) {
@@ -398,7 +435,9 @@ export class Engine {
       const e = r.e;
       if (e.kind === 'ageTerm') age(r, e.value, r.start, r.end, r.tokS);
       else if (e.kind === 'unit') {
-        const n = byEnd.get(r.tokS - 1);
+        // The number just before (the token before, or glued: `fifteenyo`).
+        let n = byEnd.get(r.tokS - 1);
+        if (!n || n.end > r.start) n = byEndOffset.get(r.start);
         if (!n || n.end > r.start) continue;
         const div = e.unit === 'years' ? 1 : e.unit === 'months' ? 12 : e.unit === 'weeks' ? 52 : 365;
         age(r, Math.floor(n.value / div), n.start, r.end, n.tokS);
@@ -416,7 +455,103 @@ export class Engine {
         age(r, n.value, r.start, n.end, n.tokS);
       }
     }
+    if (sexual) this.bareAges(raws, nums, hits);
   }
+
+  /**
+   * A number written alone in digits right next to a strong sexual term (`15, term`, `term 15`,
+   * `(15) term`) is read as a stated age: 10 to 17 is a strong minor indicator; 1 to 9 a weak one,
+   * except just before the term with only a space between, where it is a count (`2 term`).
+   * Numbers that already are ages (with a unit or a prefix) or part of something else (weights,
+   * decimals, sizes, times) are not.
+   */
+  private bareAges(raws: Raw[], nums: Num[], hits: Hit[]): void {
+    const st = this.plain;
+    const used = new Set<number>();
+    for (const h of hits) if (h.age !== undefined) used.add(h.tok);
+    const before = new Map<number, Raw>();
+    const after = new Map<number, Raw>();
+    for (const r of raws)
+      if (!r.dead && r.e.kind === 'term' && r.e.category === 'sexual' && r.e.strength === 'strong') {
+        if (!before.has(r.tokS)) before.set(r.tokS, r);
+        after.set(r.tokE, r);
+      }
+    const isBreak = (i: number) => st.cls[i] === SEP && ((st.flags[i] as number) & S_BREAK) !== 0;
+    for (const n of nums) {
+      if (n.word || !n.alone || n.value < 1 || n.value >= 18 || used.has(n.tokS)) continue;
+      const next = before.get(n.tokE + 1); // the term after the number
+      const prev = after.get(n.tokS - 1); // the term before it
+      if (!next && !prev) continue;
+      // The number stands on its own between the term and a phrase edge ("page 15, term" is a label).
+      const startsPhrase = n.firstUnit <= 0 || isBreak(n.firstUnit - 1);
+      const endsPhrase = n.last + 1 >= st.n || isBreak(n.last + 1);
+      if (!((prev && (endsPhrase || next)) || (next && (startsPhrase || prev)))) continue;
+      let strength: Strength | undefined = n.value >= 10 ? 'strong' : 'weak';
+      if (!prev && next && n.value < 10) {
+        // "2 term": a count, unless punctuation stands between ("2, term").
+        const sep = n.last + 1;
+        const hard = sep < st.n && st.cls[sep] === SEP && ((st.flags[sep] as number) & S_HARD) !== 0;
+        if (!hard) strength = undefined;
+      }
+      if (strength === undefined) continue;
+      hits.push({
+        category: 'age',
+        strength,
+        lang: (next ?? prev)?.e.lang ?? '',
+        group: 'stated-age',
+        term: String(n.value),
+        start: n.start,
+        end: n.end,
+        tok: n.tokS,
+        age: n.value,
+      });
+    }
+  }
+}
+
+/** Entry kinds that may be glued to a neighbouring hit without a word boundary. */
+const GLUABLE: Readonly<Record<Entry['kind'], boolean>> = {
+  term: true,
+  lookalike: true,
+  number: true,
+  ageTerm: true,
+  unit: true,
+  prefix: false,
+  connector: false,
+};
+
+/**
+ * Words glued together (`wordword`, `fifteenyo`): a hit without a word boundary at its start is
+ * kept only when a hit (itself kept) ends exactly there, and likewise at its end, so a token is
+ * read as glued terms only when lexicon entries cover it whole (`canteen` holds a term but is not
+ * covered: nothing). `raws` is sorted by start. Linear: one pass each way with a set of offsets.
+ */
+function glue(raws: Raw[]): void {
+  let open = false;
+  for (const r of raws) if (r.openS || r.openE) open = true;
+  if (!open) return;
+  // Left to right: a hit is anchored on the left when it has a boundary, or an anchored hit ends at its start.
+  const left = new Uint8Array(raws.length);
+  const endsAnchored = new Set<number>();
+  for (let i = 0; i < raws.length; i++) {
+    const r = raws[i] as Raw;
+    if (!r.openS || endsAnchored.has(r.start)) {
+      left[i] = 1;
+      endsAnchored.add(r.end);
+    }
+  }
+  // Right to left by end: anchored on the right likewise.
+  const order = raws.map((_, i) => i).sort((x, y) => (raws[y] as Raw).end - (raws[x] as Raw).end);
+  const startsAnchored = new Set<number>();
+  const right = new Uint8Array(raws.length);
+  for (const i of order) {
+    const r = raws[i] as Raw;
+    if (!r.openE || startsAnchored.has(r.end)) {
+      right[i] = 1;
+      startsAnchored.add(r.start);
+    }
+  }
+  for (let i = 0; i < raws.length; i++) if (!left[i] || !right[i]) (raws[i] as Raw).dead = true;
 }
 
 function boundary(cls: number): boolean {

@@ -13,8 +13,8 @@ import { LEXICON_DIR, lexiconFile, manifest, terms } from './terms.js';
 const engine = textEngine();
 
 describe('lexicon files', () => {
-  it('the manifest lists the eight languages, each file is versioned and valid', () => {
-    expect(manifest.languages).toEqual(['en', 'es', 'pt', 'fr', 'de', 'ru', 'ja', 'zh']);
+  it('the manifest lists the ten languages, each file is versioned and valid', () => {
+    expect(manifest.languages).toEqual(['en', 'es', 'pt', 'fr', 'de', 'ru', 'ja', 'zh', 'it', 'ko']);
     expect(manifest.version).toMatch(/^\d+\.\d+\.\d+$/);
     const lex = loadLexicon();
     expect(lex.version).toBe(manifest.version);
