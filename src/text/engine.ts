@@ -552,6 +552,23 @@ function glue(raws: Raw[]): void {
     }
   }
   for (let i = 0; i < raws.length; i++) if (!left[i] || !right[i]) (raws[i] as Raw).dead = true;
+  // A glued reading loses to a whole word it cuts through (`fourteenth birthday` is not
+  // `fourteen` + `th birthday`): an open hit partly overlapping a hit with both boundaries dies.
+  for (let i = 0; i < raws.length; i++) {
+    const r = raws[i] as Raw;
+    if (r.dead || !(r.openS || r.openE)) continue;
+    for (let j = i - 1; j >= 0 && j >= i - 64; j--) if (cuts(raws[j] as Raw, r)) r.dead = true;
+    for (let j = i + 1; j < raws.length && (raws[j] as Raw).start < r.end; j++)
+      if (cuts(raws[j] as Raw, r)) r.dead = true;
+  }
+}
+
+/** Whether `o`, a hit with both boundaries, partly overlaps `r` (neither holds the other). */
+function cuts(o: Raw, r: Raw): boolean {
+  if (o.openS || o.openE || o.dead) return false;
+  const overlap = o.start < r.end && r.start < o.end;
+  const holds = (o.start <= r.start && o.end >= r.end) || (r.start <= o.start && r.end >= o.end);
+  return overlap && !holds;
 }
 
 function boundary(cls: number): boolean {

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { WardError } from '../errors.js';
 import { Automaton } from './automaton.js';
-import { DIGIT, Folder, LETTER } from './fold.js';
+import { classOf, DIGIT, Folder, LETTER } from './fold.js';
 import { buildStream, CodeMap, foldUnits, type NormalizeData, Stream, Units } from './normalize.js';
 import { romanize, type TranslitData } from './translit.js';
 import type { Strength } from './types.js';
@@ -442,7 +442,7 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
         (e.category === 'minor' || e.category === 'sexual' || e.category === 'abuse') &&
         !e.confirm &&
         cps.length >= FUZZY_MIN &&
-        cps.every((c) => (c >= 0x61 && c <= 0x7a) || (c >= 0x430 && c <= 0x44f))
+        cps.every((c) => classOf(c) === LETTER)
       )
         fuzzy.push([e.id, cps, runs]);
       if (mode === 'plain') {
