@@ -13,7 +13,7 @@
  */
 import { DIGIT, LETTER, SEP } from './fold.js';
 import { type Entry, type Lexicon, loadLexicon, type Pattern } from './lexicon.js';
-import { buildStream, foldUnits, S_BREAK, S_HARD, S_WEND, S_WSTART, Stream, Units } from './normalize.js';
+import { buildStream, foldUnits, S_BREAK, S_HARD, S_SHOWN, S_WEND, S_WSTART, Stream, Units } from './normalize.js';
 import type { Strength, TextCategory } from './types.js';
 
 /** A term or stated age found in the text, in original offsets. */
@@ -99,7 +99,7 @@ export class Engine {
         out += String.fromCodePoint(s.cp[i] as number);
       }
       // The leet stream drops spacing between words (squashed) but keeps the boundary: shown as a space.
-      if (((s.flags[i] as number) & S_WEND) !== 0 && i + 1 < s.n) {
+      if (((s.flags[i] as number) & S_SHOWN) !== 0 && i + 1 < s.n) {
         starts.push(s.end[i] as number);
         ends.push(s.start[i + 1] as number);
         out += ' ';
@@ -228,8 +228,9 @@ export class Engine {
       const first = v.runs ? (v.runs[0] as number) : 1;
       const lastRun = v.runs ? (v.runs[v.runs.length - 1] as number) : 1;
       // Start and end at a boundary inside a run, when there is none outside it.
-      const fromSplit = needS && splitA > 0 && (st.run[a] as number) - splitA >= first && (a !== b || splitB === 0);
-      const toSplit = needE && splitB > 0 && splitB >= lastRun && (a !== b || !fromSplit);
+      // (Preferred to the run's own edges: the boundary inside is a word boundary of the original.)
+      const fromSplit = splitA > 0 && (st.run[a] as number) - splitA >= first && (a !== b || splitB === 0);
+      const toSplit = splitB > 0 && splitB >= lastRun && (a !== b || !fromSplit);
       if (v.runs) {
         let ok = true;
         for (let j = 0; j < v.runs.length; j++)
@@ -283,7 +284,12 @@ export class Engine {
     for (let i = 0; i < raws.length; i++) {
       const r = raws[i] as Raw;
       const prev = w > 0 ? raws[w - 1] : undefined;
-      if (prev && prev.start === r.start && prev.end === r.end && prev.e === r.e) continue;
+      if (prev && prev.start === r.start && prev.end === r.end && prev.e === r.e) {
+        // The same hit from both streams: a boundary found by either counts.
+        prev.openS &&= r.openS;
+        prev.openE &&= r.openE;
+        continue;
+      }
       raws[w++] = r;
     }
     raws.length = w;

@@ -372,7 +372,7 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
       const [term, stem] = checkTerm(file, 'ageUnits', raw);
       add({ kind: 'unit', lang, term, stem, confirm: false, unit });
       for (const form of romanized(lang, term, lex.readings?.[term]))
-        add({ kind: 'unit', lang, term: form, stem, confirm: false, unit });
+        if (form.length >= 3) add({ kind: 'unit', lang, term: form, stem, confirm: false, unit });
     }
     for (const [raw, value] of Object.entries(lex.ageTerms ?? {}))
       for (const form of romanized(lang, raw.replace(/\*$/, ''), undefined))
@@ -441,6 +441,7 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
         e.strength === 'strong' &&
         (e.category === 'minor' || e.category === 'sexual' || e.category === 'abuse') &&
         !e.confirm &&
+        !/[\s\-_.'/·]/u.test(e.term) &&
         cps.length >= FUZZY_MIN &&
         cps.every((c) => classOf(c) === LETTER)
       )
@@ -472,6 +473,16 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
         r.set(runs.subarray(0, j));
         r.set(runs.subarray(j + 1), j);
         variants.push([c, r]);
+      } else if (j + 2 <= cps.length - 1 || j + 1 === cps.length - 1) {
+        // The letters around it meet: one run of both (`ii` in a text reads as one unit).
+        const c = new Int32Array(cps.length - 2);
+        const r = new Int32Array(cps.length - 2);
+        c.set(cps.subarray(0, j));
+        c.set(cps.subarray(j + 2), j);
+        r.set(runs.subarray(0, j));
+        r.set(runs.subarray(j + 2), j);
+        r[j - 1] = (runs[j - 1] as number) + (runs[j + 1] as number);
+        if (c.length >= 3) variants.push([c, r]);
       }
     }
     for (const [c, r] of variants) {

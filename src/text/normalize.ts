@@ -34,6 +34,8 @@ export const S_BREAK = 4;
 export const S_WSTART = 8;
 /** Leet stream: a word boundary (a squashed separator) after this unit. */
 export const S_WEND = 16;
+/** The boundary after this unit was a separator (not a joined spaced-out letter): debugging shows it. */
+export const S_SHOWN = 32;
 
 function grow(a: Int32Array<ArrayBuffer>, need: number): Int32Array<ArrayBuffer> {
   if (need <= a.length) return a;
@@ -345,6 +347,7 @@ const E_LEET = 1;
 const E_DROP = 2;
 const E_CAND = 4;
 const E_SQUASH = 8;
+const E_JOINED = 16;
 
 /**
  * Phase 2: the stream of `units` in `plain` or `leet` mode. Token numbers start at `tokBase`.
@@ -540,7 +543,11 @@ function joinSingles(
     if (count >= MIN_SINGLES && letters > 0) {
       for (let m = k; m <= cur; m++) {
         const f = eflag[m] as number;
-        if (ecls[m] === SEP && (f & E_CAND) === 0) eflag[m] = f | E_DROP;
+        // In leet mode the gaps are left to `squash`, which keeps a boundary between the letters
+        // (a spaced word after a one-letter word, "a w o r d", is still found).
+        // In plain mode they are dropped the same way (a boundary kept between the letters).
+        if (ecls[m] === SEP && (f & E_CAND) === 0)
+          eflag[m] = leetMode ? f | E_JOINED : f | E_DROP | E_SQUASH | E_JOINED;
         else if (ecls[m] !== LETTER) {
           ecp[m] = leet.get(u.cp[m] as number);
           ecls[m] = LETTER;
@@ -648,7 +655,8 @@ function emit(
     if ((ef & E_DROP) !== 0) {
       if ((ef & E_SQUASH) !== 0) {
         // A squashed separator (leet stream): a word boundary between the units around it.
-        if (m > 0 && !boundaryNext) oflags[m - 1] = (oflags[m - 1] as number) | S_WEND;
+        if (m > 0 && !boundaryNext)
+          oflags[m - 1] = (oflags[m - 1] as number) | S_WEND | ((ef & E_JOINED) === 0 ? S_SHOWN : 0);
         boundaryNext = m > 0;
       }
       continue;
