@@ -21,7 +21,7 @@ export interface Half {
 }
 export interface Result {
   classes: ClassCount[];
-  i2p: { n: number; block: number; review: number };
+  i2p: { n: number; block: number; review: number; minor: number };
   tp: number;
   fn: number;
   fp: number;
@@ -37,6 +37,6 @@ export function compose(r: Record): string;
 export function evaluate(
   verdictOf: (text: string) => 'block' | 'review' | 'allow',
   half: Half,
-  options?: { keepMisses?: boolean },
+  options?: { keepMisses?: boolean; minorOf?: (text: string) => boolean },
 ): Result;
 export function report(tune: Result, held: Result): string;

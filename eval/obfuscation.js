@@ -34,7 +34,7 @@ export function compose(r) {
  * Returns per-class counts, the I2P counts and the totals. `misses` (tuning half only, when asked)
  * lists the texts not handled as labelled.
  */
-export function evaluate(verdictOf, half, { keepMisses = false } = {}) {
+export function evaluate(verdictOf, half, { keepMisses = false, minorOf } = {}) {
   const byClass = new Map();
   const misses = [];
   let tp = 0;
@@ -53,10 +53,12 @@ export function evaluate(verdictOf, half, { keepMisses = false } = {}) {
     else v === 'block' ? fp++ : tn++;
     if (keepMisses && (r.label === 'block') !== (v === 'block')) misses.push({ id: r.id, cls: r.cls, lang: r.lang, verdict: v, text });
   }
-  const i2p = { n: 0, block: 0, review: 0 };
+  const i2p = { n: 0, block: 0, review: 0, minor: 0 };
   for (const r of half.i2p) {
     const v = verdictOf(r.text);
     i2p.n++;
+    // A minor indicator found in a prompt that holds none (the set was filtered): a false one.
+    if (minorOf?.(r.text)) i2p.minor++;
     if (v === 'block') {
       i2p.block++;
       if (keepMisses) misses.push({ cls: 'i2p', verdict: v, text: r.text });
@@ -95,12 +97,16 @@ export function report(tune, held) {
     lines.push(`| ${name} | ${label} | ${t.n} | ${t.block} | ${t.review} | ${h.n} | ${h.block} | ${h.review} | ${rate(t)} | ${rate(h)} |`);
   }
   lines.push('');
-  lines.push('| half | block recall | block precision (incl. I2P) | block FPR, obfuscated negatives | I2P n | I2P block | I2P review | I2P block FPR |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push(
+    '| half | block recall | block precision (incl. I2P) | block FPR, obfuscated negatives | I2P n | I2P block | I2P review | I2P block FPR | I2P prompts with a false minor indicator |',
+  );
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [name, r] of [
     ['tuning', tune],
     ['held-apart', held],
   ])
-    lines.push(`| ${name} | ${f4(r.recall)} | ${f4(r.precision)} | ${f4(r.fprObfuscation)} | ${r.i2p.n} | ${r.i2p.block} | ${r.i2p.review} | ${f4(r.fprI2p)} |`);
+    lines.push(
+      `| ${name} | ${f4(r.recall)} | ${f4(r.precision)} | ${f4(r.fprObfuscation)} | ${r.i2p.n} | ${r.i2p.block} | ${r.i2p.review} | ${f4(r.fprI2p)} | ${r.i2p.minor} |`,
+    );
   return lines.join('\n');
 }

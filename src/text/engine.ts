@@ -13,7 +13,18 @@
  */
 import { DIGIT, LETTER, SEP } from './fold.js';
 import { type Entry, type Lexicon, loadLexicon, type Pattern } from './lexicon.js';
-import { buildStream, foldUnits, S_BREAK, S_HARD, S_SHOWN, S_WEND, S_WSTART, Stream, Units } from './normalize.js';
+import {
+  buildStream,
+  foldUnits,
+  S_BREAK,
+  S_HARD,
+  S_SHOWN,
+  S_WEND,
+  S_WSGAP,
+  S_WSTART,
+  Stream,
+  Units,
+} from './normalize.js';
 import type { Strength, TextCategory } from './types.js';
 
 /** A term or stated age found in the text, in original offsets. */
@@ -45,6 +56,8 @@ interface Raw {
   /** No word boundary at the start / end: valid only glued to another hit there (`wordword`). */
   openS: boolean;
   openE: boolean;
+  /** Read across spaces between words one of which is a function word (`men in a`): weak only. */
+  weak: boolean;
 }
 
 interface Num {
@@ -233,21 +246,29 @@ export class Engine {
       const toSplit = splitB > 0 && splitB >= lastRun && (a !== b || !fromSplit);
       if (v.runs) {
         let ok = true;
-        for (let j = 0; j < v.runs.length; j++)
-          if ((st.run[a + j] as number) < (v.runs[j] as number)) {
+        const exact = v.exact === true;
+        const lastJ = v.runs.length - 1;
+        for (let j = 0; j <= lastJ; j++) {
+          // The run's part on the term's side of a boundary inside it, at the ends.
+          let run = st.run[a + j] as number;
+          if (j === 0 && fromSplit) run -= splitA;
+          else if (j === lastJ && toSplit) run = splitB;
+          if (run < (v.runs[j] as number) || (exact && run !== v.runs[j])) {
             ok = false;
             break;
           }
+        }
         if (!ok) continue;
       }
       const openS = needS && !fromSplit;
+      const weak = leetMode && this.joinsFunctionWord(st, a, b);
       for (const id of ids) {
         const e = entries[id] as Entry;
         const openE = needE && !toSplit && !e.stem;
         if (leetMode && e.kind !== 'term' && e.kind !== 'lookalike') continue;
         if ((openS || openE) && !GLUABLE[e.kind]) continue;
         const start = fromSplit ? (st.splitStart[a] as number) : (st.start[a] as number);
-        const end = toSplit && !e.stem ? (st.splitEnd[b] as number) : (st.end[b] as number);
+        const end = toSplit ? (st.splitEnd[b] as number) : (st.end[b] as number);
         let tokS: number;
         let tokE: number;
         if (leetMode) {
@@ -257,9 +278,39 @@ export class Engine {
           tokS = st.tok[a] as number;
           tokE = st.tok[b] as number;
         }
-        out.push({ e, start, end, tokS, tokE, last: leetMode ? -1 : b, dead: false, openS, openE });
+        out.push({ e, start, end, tokS, tokE, last: leetMode ? -1 : b, dead: false, openS, openE, weak });
       }
     }
+  }
+
+  /**
+   * Whether a leet-stream match [a, b] joins words across whitespace only and those words are
+   * all function words (`an al`): ordinary text, not a word split on purpose, so the hit is weak. Chunks split by other separators (`wo.rd`), or spaced letters, are not looked at.
+   */
+  private joinsFunctionWord(st: Stream, a: number, b: number): boolean {
+    const fw = this.lexicon.data.functionWords;
+    if (fw === undefined || fw.size === 0) return false;
+    let ws = false;
+    for (let i = a + 1; i <= b; i++) if (((st.flags[i] as number) & S_WSGAP) !== 0) ws = true;
+    if (!ws) return false;
+    // Every word of two letters or more is a function word (`an al`, `in to`): ordinary text.
+    // A split with any other piece (`lo li`, `kle in ki nd er`) is read as a split word.
+    let chunk = '';
+    let words = 0;
+    let fws = 0;
+    const close = () => {
+      if (chunk.length > 1) {
+        words++;
+        if (fw.has(chunk)) fws++;
+      }
+      chunk = '';
+    };
+    for (let i = a; i <= b; i++) {
+      if (i > a && ((st.flags[i] as number) & S_WSTART) !== 0) close();
+      chunk += String.fromCodePoint(st.cp[i] as number).repeat(st.run[i] as number);
+    }
+    close();
+    return words >= 2 && fws === words;
   }
 
   /** Token of the plain-stream unit at or before an original offset. */
@@ -288,6 +339,7 @@ export class Engine {
         // The same hit from both streams: a boundary found by either counts.
         prev.openS &&= r.openS;
         prev.openE &&= r.openE;
+        prev.weak &&= r.weak;
         continue;
       }
       raws[w++] = r;
@@ -320,14 +372,14 @@ export class Engine {
         prev.start === r.start &&
         prev.end === r.end &&
         prev.category === r.e.category &&
-        prev.strength === r.e.strength
+        prev.strength === (r.weak ? 'weak' : r.e.strength)
       ) {
         if (!prev.lang.split(',').includes(r.e.lang)) prev.lang = `${prev.lang},${r.e.lang}`;
         continue;
       }
       hits.push({
         category: r.e.category,
-        strength: r.e.strength,
+        strength: r.weak ? 'weak' : r.e.strength,
         lang: r.e.lang,
         group: r.e.group,
         term: r.e.term,

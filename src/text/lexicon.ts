@@ -51,7 +51,8 @@ export interface Pattern {
   endCls: number;
   /** Has spaces inside (a multi-word term: it does not match across phrase breaks). */
   spaced: boolean;
-  variants: { runs: Int32Array | null; runKey: string; plain: number[]; leet: number[] }[];
+  /** `exact`: the text's runs must equal these (letters-dropped variants), not merely reach them. */
+  variants: { runs: Int32Array | null; runKey: string; plain: number[]; leet: number[]; exact?: boolean }[];
 }
 
 export interface LexiconFile {
@@ -74,7 +75,14 @@ export interface Manifest {
   version: string;
   format: number;
   languages: string[];
-  shared: { leet: string; emoji: string; numerals: string; confusables: string; translit?: string };
+  shared: {
+    leet: string;
+    emoji: string;
+    numerals: string;
+    confusables: string;
+    translit?: string;
+    functionWords?: string;
+  };
 }
 
 export interface Lexicon {
@@ -306,10 +314,30 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
     if (leet.has(cp)) trailing.set(cp, 1);
   }
   const data: NormalizeData = { leet, merge, numerals, skeleton, trailing };
+  if (manifest.shared.functionWords !== undefined) {
+    const fwFile = readJson(dir, manifest.shared.functionWords) as { words?: unknown };
+    if (!Array.isArray(fwFile.words)) fail(manifest.shared.functionWords, 'no `words`');
+    // Their leet-stream form (folded, leet, look-alikes merged), what the engine compares.
+    const fw = new Set<string>();
+    const u = new Units();
+    const st = new Stream();
+    for (const w of fwFile.words) {
+      if (typeof w !== 'string' || w.length === 0 || w.length > 8)
+        fail(manifest.shared.functionWords, 'words are short strings');
+      u.clear();
+      foldUnits(w, 0, w.length, folder, data, u);
+      buildStream(u, 'leet', data, st);
+      fw.add(st.text().trim());
+    }
+    data.functionWords = fw;
+  }
 
   const entries: Entry[] = [];
   const fileVersions: Record<string, string> = {};
   const counts: Record<string, number> = {};
+  /** Romanized entries: matched in the plain stream only (leet's `l` = `i` and look-alike
+   * readings on top of a transliteration collide with ordinary words), never letters-dropped. */
+  const romanizedIds = new Set<number>();
   const add = (e: EntryInit) => {
     entries.push({ ...e, id: entries.length, exclusive: false } as Entry);
   };
@@ -344,6 +372,7 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
               // Short romanized forms are often words of other languages: they need evidence nearby.
               const short = [...form.replace(/[^\p{L}]/gu, '')].length <= 4;
               add({ kind: 'term', lang, term: form, stem, confirm: confirm || short, category: cat, strength, group });
+              romanizedIds.add(entries.length - 1);
               counts.romanized = (counts.romanized ?? 0) + 1;
             }
           }
@@ -400,6 +429,7 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
   let maxLength = 0;
   for (const e of entries) {
     for (const mode of ['plain', 'leet'] as const) {
+      if (mode === 'leet' && romanizedIds.has(e.id)) continue;
       units.clear();
       foldUnits(e.term, 0, e.term.length, folder, data, units);
       buildStream(units, mode, data, stream);
@@ -460,6 +490,13 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
   // lexicon, never listed; a variant that is another pattern already is skipped.
   for (const [id, cps, runs] of fuzzy) {
     const variants: [Int32Array, Int32Array][] = [];
+    // A doubled letter written once, anywhere (also at the ends: `infantil` reads `infantii`).
+    for (const j of [0, cps.length - 1])
+      if ((runs[j] as number) > 1) {
+        const r = runs.slice();
+        r[j] = 1;
+        variants.push([cps, r]);
+      }
     for (let j = 1; j < cps.length - 1; j++) {
       if ((runs[j] as number) > 1) {
         const r = runs.slice();
@@ -487,8 +524,6 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
     }
     for (const [c, r] of variants) {
       const key = String.fromCodePoint(...c);
-      const hasRuns = r.some((x) => x > 1);
-      const runKey = hasRuns ? Array.from(r).join(',') : '';
       let pid = byKey.get(key);
       if (pid !== undefined && !fuzzyPids.has(pid)) {
         // Only a different run variant of an existing pattern of the same entry is allowed.
@@ -503,9 +538,10 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
         cpsOf.push(c);
       }
       const p = patterns[pid] as Pattern;
-      let v = p.variants.find((x) => x.runKey === runKey);
+      const exactKey = `=${Array.from(r).join(',')}`;
+      let v = p.variants.find((x) => x.runKey === exactKey);
       if (!v) {
-        v = { runs: hasRuns ? r : null, runKey, plain: [], leet: [] };
+        v = { runs: r, runKey: exactKey, plain: [], leet: [], exact: true };
         p.variants.push(v);
       }
       if (!v.leet.includes(id)) v.leet.push(id);

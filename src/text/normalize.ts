@@ -36,6 +36,8 @@ export const S_WSTART = 8;
 export const S_WEND = 16;
 /** The boundary after this unit was a separator (not a joined spaced-out letter): debugging shows it. */
 export const S_SHOWN = 32;
+/** Leet stream: the boundary before this unit was whitespace only, between words (not spaced letters). */
+export const S_WSGAP = 64;
 
 function grow(a: Int32Array<ArrayBuffer>, need: number): Int32Array<ArrayBuffer> {
   if (need <= a.length) return a;
@@ -239,6 +241,8 @@ export interface NormalizeData {
   trailing: CodeMap;
   /** CJK numeral (folded) → digit value 0-9, or 10 / 100 / 1000 for the multipliers. */
   numerals: ReadonlyMap<number, number>;
+  /** Function words (articles, prepositions…) in leet-stream form, for words joined across spaces. */
+  functionWords?: ReadonlySet<string>;
 }
 
 const MAX_NUMBER = 100_000;
@@ -348,6 +352,7 @@ const E_DROP = 2;
 const E_CAND = 4;
 const E_SQUASH = 8;
 const E_JOINED = 16;
+const E_WSGAP = 32;
 
 /**
  * Phase 2: the stream of `units` in `plain` or `leet` mode. Token numbers start at `tokBase`.
@@ -574,11 +579,15 @@ function squash(u: Units, ecls: Int32Array, eflag: Int32Array): void {
     if (ecls[k] !== SEP || ((eflag[k] as number) & E_DROP) !== 0) continue;
     let g = k;
     let ok = true;
+    let ws = true;
     while (g < n && ecls[g] === SEP && ((eflag[g] as number) & E_DROP) === 0) {
-      if (((flags[g] as number) & F_NL) !== 0 || !isGapChar(cp[g] as number)) ok = false;
+      const f = flags[g] as number;
+      if ((f & F_NL) !== 0 || !isGapChar(cp[g] as number)) ok = false;
+      if ((f & F_WS) === 0 || ((eflag[g] as number) & E_JOINED) !== 0) ws = false;
       g++;
     }
-    if (ok) for (let m = k; m < g; m++) eflag[m] = (eflag[m] as number) | E_DROP | E_SQUASH;
+    const mark = E_DROP | E_SQUASH | (ws ? E_WSGAP : 0);
+    if (ok) for (let m = k; m < g; m++) eflag[m] = (eflag[m] as number) | mark;
     k = g;
   }
 }
@@ -650,6 +659,7 @@ function emit(
   let numUnit = -1;
   let cjkFirst = -1;
   let boundaryNext = false;
+  let wsGapNext = false;
   for (let k = 0; k < n; k++) {
     const ef = eflag[k] as number;
     if ((ef & E_DROP) !== 0) {
@@ -658,6 +668,7 @@ function emit(
         if (m > 0 && !boundaryNext)
           oflags[m - 1] = (oflags[m - 1] as number) | S_WEND | ((ef & E_JOINED) === 0 ? S_SHOWN : 0);
         boundaryNext = m > 0;
+        wsGapNext = (ef & E_WSGAP) !== 0;
       }
       continue;
     }
@@ -665,6 +676,7 @@ function emit(
     const p = ecp[k] as number;
     if (c === SEP) {
       boundaryNext = false;
+      wsGapNext = false;
       const f = flags[k] as number;
       const hard =
         ((f & F_WS) === 0 || (f & F_NL) !== 0 ? S_HARD : 0) |
@@ -697,8 +709,9 @@ function emit(
       continue;
     }
     const leet = (ef & E_LEET) !== 0 ? S_LEET : 0;
-    const wstart = boundaryNext ? S_WSTART : 0;
+    const wstart = boundaryNext ? S_WSTART | (wsGapNext ? S_WSGAP : 0) : 0;
     boundaryNext = false;
+    wsGapNext = false;
     if (c !== DIGIT && lastCls === c && ocp[m - 1] === p) {
       // A run continues across a squashed separator ("te en"): the boundary is kept inside it.
       if (wstart !== 0 && o.splitRun[m - 1] === 0) {
@@ -706,6 +719,7 @@ function emit(
         o.splitEnd[m - 1] = oend[m - 1] as number;
         o.splitStart[m - 1] = start[k] as number;
         oflags[m - 1] = (oflags[m - 1] as number) & ~S_WEND;
+        if ((wstart & S_WSGAP) !== 0) oflags[m - 1] = (oflags[m - 1] as number) | S_WSGAP;
       }
       orun[m - 1] = (orun[m - 1] as number) + 1;
       oend[m - 1] = end[k] as number;

@@ -398,6 +398,7 @@ describe('carve-outs hold under the new classes', () => {
     fc.assert(
       fc.property(fc.constantFrom(...MINOR), fc.stringMatching(/^[b-df-hj-np-tv-z]{2,4}$/), (w, extra) => {
         // The term with consonants glued before it (not a lexicon entry): no hit at the term.
+        if (hitsOf(extra).length > 0) return; // the consonants are an entry themselves (`rlb` reads `r18`)
         const text = `${extra}${w}`;
         const hit = hitsOf(text).find(
           (h) => h.start === extra.length && h.end === text.length && h.category === 'minor',
