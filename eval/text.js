@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seededRandom } from '../dist/demo/images.js';
+import { textEngine } from '../dist/text/engine.js';
 import { screenPromptPair, screenTags, screenText } from '../dist/text/screen.js';
 import { evaluate, loadSets, report } from './obfuscation.js';
 
@@ -331,8 +332,15 @@ console.log(
 const halves = loadSets();
 const verdictOf = (t) => screenText(t, { context: 'prompt' }).verdict;
 const showMisses = process.env.EVAL_SHOW_MISSES === '1';
-const tune21 = evaluate(verdictOf, halves.tune, { keepMisses: showMisses });
-const held21 = evaluate(verdictOf, halves.heldout);
+const minorOf = (t) => {
+  let m = false;
+  textEngine().scan(t, (h) => {
+    if (h.category === 'minor' || h.category === 'age') m = true;
+  });
+  return m;
+};
+const tune21 = evaluate(verdictOf, halves.tune, { keepMisses: showMisses, minorOf });
+const held21 = evaluate(verdictOf, halves.heldout, { minorOf });
 console.log('\n## Issue 21: obfuscation classes and real-prompt hard negatives (prompt context)\n');
 console.log(report(tune21, held21));
 const floors = { recall: 0.9, precision: 0.99, i2pFpr: 0.002 };

@@ -88,6 +88,11 @@ export class Engine {
   private readonly units = new Units();
   private readonly plain = new Stream();
   private readonly leet = new Stream();
+  /**
+   * Original end offsets of the hits found so far in this segment (plain stream, then leet; each
+   * in text order): a hit without a boundary at its start is kept only when one ends there.
+   */
+  private readonly ends = new Set<number>();
 
   constructor(readonly lexicon: Lexicon) {}
 
@@ -181,6 +186,7 @@ export class Engine {
       }
       buildStream(u, 'leet', data, this.leet);
       const raws: Raw[] = [];
+      this.ends.clear();
       this.match(plain, false, raws);
       this.match(this.leet, true, raws);
       this.resolve(raws, acceptFrom, acceptTo, onHit);
@@ -235,6 +241,7 @@ export class Engine {
     const needE =
       boundary(p.endCls) && b + 1 < st.n && st.cls[b + 1] === p.endCls && ((st.flags[b] as number) & S_WEND) === 0;
     const entries = this.lexicon.entries;
+    let weak: boolean | undefined;
     for (const v of p.variants) {
       const ids = leetMode ? v.leet : v.plain;
       if (ids.length === 0) continue;
@@ -261,12 +268,13 @@ export class Engine {
         if (!ok) continue;
       }
       const openS = needS && !fromSplit;
-      const weak = leetMode && this.joinsFunctionWord(st, a, b);
+      weak ??= leetMode && this.joinsFunctionWord(st, a, b);
       for (const id of ids) {
         const e = entries[id] as Entry;
         const openE = needE && !toSplit && !e.stem;
         if (leetMode && e.kind !== 'term' && e.kind !== 'lookalike') continue;
         if ((openS || openE) && !GLUABLE[e.kind]) continue;
+        if (openS && !this.ends.has(fromSplit ? (st.splitStart[a] as number) : (st.start[a] as number))) continue;
         const start = fromSplit ? (st.splitStart[a] as number) : (st.start[a] as number);
         const end = toSplit ? (st.splitEnd[b] as number) : (st.end[b] as number);
         let tokS: number;
@@ -278,7 +286,19 @@ export class Engine {
           tokS = st.tok[a] as number;
           tokE = st.tok[b] as number;
         }
-        out.push({ e, start, end, tokS, tokE, last: leetMode ? -1 : b, dead: false, openS, openE, weak });
+        this.ends.add(end);
+        out.push({
+          e,
+          start,
+          end,
+          tokS,
+          tokE,
+          last: leetMode ? -1 : b,
+          dead: false,
+          openS,
+          openE,
+          weak: weak === true,
+        });
       }
     }
   }

@@ -344,7 +344,9 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
   /** Romanized forms of a term that pass the term checks (others are dropped, never fatal). */
   const romanized = (lang: string, term: string, reading: string | undefined): string[] => {
     if (translitData === undefined) return [];
+    // Forms of fewer than three letters are left out: syllables of every language.
     return romanize(lang, term, reading, translitData).filter((f) => {
+      if ([...f.replace(/[^\p{L}]/gu, '')].length < 3) return false;
       try {
         checkTerm(`${lang}.json`, 'romanized', f);
         return true;

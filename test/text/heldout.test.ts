@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { evaluate, loadSets, report } from '../../eval/obfuscation.js';
+import { textEngine } from '../../src/text/engine.js';
 import { screenText } from '../../src/text/screen.js';
 
 /** Floors, set from the first held-apart run of the new normalizer (0.932 recall) minus a margin. */
@@ -20,14 +21,23 @@ const FLOORS = {
   negativeFpr: 0.01,
   /** The held-apart recall may not trail the tuning recall by more than this (overfitting). */
   gap: 0.05,
+  /** Share of held-apart I2P prompts (filtered: none mentions a minor) given a false minor indicator. */
+  falseMinor: 0.005,
 };
 
 describe('held-apart evaluation (issue 21)', () => {
   it('meets the floors, and the held-apart half does not trail the tuning half', () => {
     const sets = loadSets();
     const verdictOf = (t: string) => screenText(t, { context: 'prompt' }).verdict;
-    const tune = evaluate(verdictOf, sets.tune);
-    const held = evaluate(verdictOf, sets.heldout);
+    const minorOf = (t: string) => {
+      let m = false;
+      textEngine().scan(t, (h) => {
+        if (h.category === 'minor' || h.category === 'age') m = true;
+      });
+      return m;
+    };
+    const tune = evaluate(verdictOf, sets.tune, { minorOf });
+    const held = evaluate(verdictOf, sets.heldout, { minorOf });
     console.log(`\nText screening, issue-21 evaluation (prompt context)\n${report(tune, held)}\n`);
     expect(held.classes.length).toBeGreaterThan(15);
     expect(held.i2p.n).toBeGreaterThan(1000);
@@ -36,5 +46,6 @@ describe('held-apart evaluation (issue 21)', () => {
     expect(held.fprI2p).toBeLessThanOrEqual(FLOORS.i2pFpr);
     expect(held.fprObfuscation).toBeLessThanOrEqual(FLOORS.negativeFpr);
     expect(tune.recall - held.recall).toBeLessThanOrEqual(FLOORS.gap);
+    expect(held.i2p.minor / held.i2p.n).toBeLessThanOrEqual(FLOORS.falseMinor);
   });
 });
