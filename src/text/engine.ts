@@ -236,6 +236,8 @@ export class Engine {
     const splitB = st.splitRun[b] as number;
     const needS =
       boundary(p.startCls) && a > 0 && st.cls[a - 1] === p.startCls && ((st.flags[a] as number) & S_WSTART) === 0;
+    // The common case, a piece of a longer word with nothing glued before it: nothing to keep.
+    if (needS && splitA === 0 && !this.ends.has(st.start[a] as number)) return;
     if (p.spaced)
       for (let i = a + 1; i < b; i++) if (((st.flags[i] as number) & S_BREAK) !== 0 && st.cls[i] === SEP) return;
     const needE =
