@@ -589,6 +589,10 @@ export class Engine {
   }
 }
 
+const G_TERM = 1;
+const G_NUMBER = 2;
+const G_UNIT = 4;
+
 /** Entry kinds that may be glued to a neighbouring hit without a word boundary. */
 const GLUABLE: Readonly<Record<Entry['kind'], boolean>> = {
   term: true,
@@ -610,25 +614,32 @@ function glue(raws: Raw[]): void {
   let open = false;
   for (const r of raws) if (r.openS || r.openE) open = true;
   if (!open) return;
-  // Left to right: a hit is anchored on the left when it has a boundary, or an anchored hit ends at its start.
+  // What may be glued to what: terms and look-alikes to each other, numbers to numbers and to
+  // the age unit after them (`fifteenyo`); never a unit before a term (`yrword`).
+  const kindOf = (r: Raw) =>
+    r.e.kind === 'term' || r.e.kind === 'lookalike' ? G_TERM : r.e.kind === 'unit' ? G_UNIT : G_NUMBER;
+  const before = (r: Raw) => (kindOf(r) === G_TERM ? G_TERM : kindOf(r) === G_UNIT ? G_NUMBER : G_NUMBER);
+  const after = (r: Raw) => (kindOf(r) === G_TERM ? G_TERM : kindOf(r) === G_NUMBER ? G_NUMBER | G_UNIT : 0);
+  // Left to right: a hit is anchored on the left when it has a boundary, or an anchored hit of a
+  // kind it may follow ends at its start.
   const left = new Uint8Array(raws.length);
-  const endsAnchored = new Set<number>();
+  const endsAnchored = new Map<number, number>();
   for (let i = 0; i < raws.length; i++) {
     const r = raws[i] as Raw;
-    if (!r.openS || endsAnchored.has(r.start)) {
+    if (!r.openS || ((endsAnchored.get(r.start) ?? 0) & before(r)) !== 0) {
       left[i] = 1;
-      endsAnchored.add(r.end);
+      endsAnchored.set(r.end, (endsAnchored.get(r.end) ?? 0) | kindOf(r));
     }
   }
   // Right to left by end: anchored on the right likewise.
   const order = raws.map((_, i) => i).sort((x, y) => (raws[y] as Raw).end - (raws[x] as Raw).end);
-  const startsAnchored = new Set<number>();
+  const startsAnchored = new Map<number, number>();
   const right = new Uint8Array(raws.length);
   for (const i of order) {
     const r = raws[i] as Raw;
-    if (!r.openE || startsAnchored.has(r.end)) {
+    if (!r.openE || ((startsAnchored.get(r.end) ?? 0) & after(r)) !== 0) {
       right[i] = 1;
-      startsAnchored.add(r.start);
+      startsAnchored.set(r.start, (startsAnchored.get(r.start) ?? 0) | kindOf(r));
     }
   }
   for (let i = 0; i < raws.length; i++) if (!left[i] || !right[i]) (raws[i] as Raw).dead = true;

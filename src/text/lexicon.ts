@@ -255,8 +255,23 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
   };
   const translitData =
     manifest.shared.translit !== undefined ? (readJson(dir, manifest.shared.translit) as TranslitData) : undefined;
-  if (translitData !== undefined && (!isObject(translitData.cyrillic) || !isObject(translitData.hangul)))
-    fail(manifest.shared.translit as string, 'no `cyrillic` / `hangul`');
+  if (
+    translitData !== undefined &&
+    (!isObject(translitData.cyrillic) ||
+      !Array.isArray(translitData.cyrillicSchemes) ||
+      !isObject(translitData.kana) ||
+      !isObject(translitData.kanaSmall) ||
+      !isObject(translitData.hangul) ||
+      !Array.isArray(translitData.hangul.initial) ||
+      !Array.isArray(translitData.hangul.medial) ||
+      !Array.isArray(translitData.hangul.final) ||
+      !Array.isArray(translitData.hangul.finalLinked) ||
+      !isObject(translitData.pinyin))
+  )
+    fail(
+      manifest.shared.translit as string,
+      'needs `cyrillic`, `cyrillicSchemes`, `kana`, `kanaSmall`, `hangul`, `pinyin`',
+    );
   const numeralFile = readJson(dir, manifest.shared.numerals) as { numerals?: Record<string, number> };
   if (!isObject(confusablesFile.map)) fail(manifest.shared.confusables, 'no `map`');
   if (!isObject(emojiFile.words)) fail(manifest.shared.emoji, 'no `words`');
