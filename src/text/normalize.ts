@@ -153,7 +153,7 @@ export class Stream {
   end = new Int32Array(256);
   run = new Int32Array(256);
   /**
-   * Leet stream: a run of one letter that goes on across a squashed word boundary (`kis sex`
+   * Leet stream: a run of one letter that goes on across a squashed word boundary (`glas sun`
    * has one `s` run over both words) keeps where the boundary is: the units of the run before it
    * (`splitRun`, 0 when the run has no boundary inside), the original end of that part and the
    * original start of the rest, so a term may end or start at the boundary.
