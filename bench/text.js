@@ -6,7 +6,10 @@
 // measures, single thread, interleaved over BENCH_ROUNDS (default 5) rounds:
 //   baseline: a naive word-list scan, one case-insensitive regular expression alternating every
 //     lexicon term with word boundaries (what a plain word filter does: no normalization);
-//   ward: screenText(prompt) (normalization in both modes, automaton, rules, verdict).
+//   ward: screenText(prompt) (normalization in both modes, automaton, rules, verdict);
+//   previous (when BENCH_TEXT_PREVIOUS is the path of an earlier build's dist/text/screen.js, with
+//     its own data/lexicons beside it): the same prompts through that screener, in the same
+//     rounds (docs/benchmarks.md gives the commands that build the issue-7 normalizer).
 // Reports prompts/s (median), the ratio, and verdict counts (never the texts).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -126,6 +129,9 @@ function timeIt(fn) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+const previous = process.env.BENCH_TEXT_PREVIOUS
+  ? (await import(new URL(`file://${process.env.BENCH_TEXT_PREVIOUS}`).href)).screenText
+  : undefined;
 const terms = lexiconTerms();
 const prompts = makePrompts(terms);
 const regex = baselineRegex(terms);
@@ -138,8 +144,10 @@ console.log(
 const tLoad = timeIt(() => screenText('warm up'));
 for (let i = 0; i < 2000; i++) screenText(prompts[i % prompts.length]);
 for (let i = 0; i < 2000; i++) prompts[i % prompts.length].toLowerCase().match(regex);
+if (previous) for (let i = 0; i < 2000; i++) previous(prompts[i % prompts.length]);
 
-const rates = { baseline: [], ward: [], baselineCpu: [], wardCpu: [] };
+const rates = { baseline: [], ward: [], baselineCpu: [], wardCpu: [], previous: [], previousCpu: [] };
+let previousCounts;
 let counts;
 for (let round = 0; round < ROUNDS; round++) {
   const base = timeIt(() => {
@@ -153,6 +161,19 @@ for (let round = 0; round < ROUNDS; round++) {
     return c;
   });
   counts = ward.result;
+  if (previous) {
+    const prev = timeIt(() => {
+      const c = { block: 0, review: 0, allow: 0 };
+      for (const p of prompts) c[previous(p).verdict]++;
+      return c;
+    });
+    previousCounts = prev.result;
+    rates.previous.push(COUNT / (prev.ms / 1000));
+    rates.previousCpu.push(COUNT / (prev.cpuMs / 1000));
+    console.log(
+      `round ${round + 1}: previous ${Math.round(COUNT / (prev.ms / 1000))} prompts/s (${Math.round(COUNT / (prev.cpuMs / 1000))} per CPU-s)`,
+    );
+  }
   rates.baseline.push(COUNT / (base.ms / 1000));
   rates.ward.push(COUNT / (ward.ms / 1000));
   rates.baselineCpu.push(COUNT / (base.cpuMs / 1000));
@@ -173,7 +194,15 @@ console.log('| --- | ---: | --- | ---: |');
 console.log(
   `| baseline: naive regex word list (no normalization) | ${Math.round(b)} | ${round(rates.baseline)} | ${Math.round(bc)} |`,
 );
+if (previous)
+  console.log(
+    `| previous build's screenText (BENCH_TEXT_PREVIOUS) | ${Math.round(median(rates.previous))} | ${round(rates.previous)} | ${Math.round(median(rates.previousCpu))} |`,
+  );
 console.log(`| **ward screenText** | **${Math.round(w)}** | ${round(rates.ward)} | **${Math.round(wc)}** |`);
+if (previous)
+  console.log(
+    `ward / previous (same rounds): ${(w / median(rates.previous)).toFixed(2)}x wall clock, ${(wc / median(rates.previousCpu)).toFixed(2)}x CPU; previous verdicts: ${JSON.stringify(previousCounts)}`,
+  );
 console.log(
   `ward / baseline (same rounds): ${(w / b).toFixed(2)}x wall clock, ${(wc / bc).toFixed(2)}x CPU; verdicts: ${JSON.stringify(counts)}`,
 );

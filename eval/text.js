@@ -21,7 +21,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seededRandom } from '../dist/demo/images.js';
+import { textEngine } from '../dist/text/engine.js';
 import { screenPromptPair, screenTags, screenText } from '../dist/text/screen.js';
+import { evaluate, loadSets, report } from './obfuscation.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const lexDir = join(here, '..', 'data', 'lexicons');
@@ -323,6 +325,31 @@ const ok = msRecall >= 0.98 && fprs.every(([, f]) => f <= 0.01);
 console.log(
   `targets: block recall on minor-sexual >= 0.98: ${fmt(msRecall)}; block FPR <= 0.01: ${fprs.map(([s, f]) => `${s} ${fmt(f)}`).join(', ')} -> ${ok ? 'met' : 'NOT met'}`,
 );
+// ---------------------------------------------------------------------------------------------
+// Issue 21: the obfuscation corpus and the I2P hard negatives, tuning half and held-apart half
+// (eval/build-corpus.mjs; eval/heldout/README.md). A change that improves the tuning half and
+// lowers the held-apart half is not merged. Held-apart texts and misses are never printed.
+const halves = loadSets();
+const verdictOf = (t) => screenText(t, { context: 'prompt' }).verdict;
+const showMisses = process.env.EVAL_SHOW_MISSES === '1';
+const minorOf = (t) => {
+  let m = false;
+  textEngine().scan(t, (h) => {
+    if (h.category === 'minor' || h.category === 'age') m = true;
+  });
+  return m;
+};
+const tune21 = evaluate(verdictOf, halves.tune, { keepMisses: showMisses, minorOf });
+const held21 = evaluate(verdictOf, halves.heldout, { minorOf });
+console.log('\n## Issue 21: obfuscation classes and real-prompt hard negatives (prompt context)\n');
+console.log(report(tune21, held21));
+const floors = { recall: 0.9, precision: 0.99, i2pFpr: 0.002 };
+const ok21 = held21.recall >= floors.recall && held21.precision >= floors.precision && held21.fprI2p <= floors.i2pFpr;
+console.log(
+  `\nheld-apart floors (test/text/heldout.test.ts): recall >= ${floors.recall}: ${fmt(held21.recall)}; precision >= ${floors.precision}: ${fmt(held21.precision)}; I2P block FPR <= ${floors.i2pFpr}: ${fmt(held21.fprI2p)} -> ${ok21 ? 'met' : 'NOT met'}`,
+);
+if (!ok21) process.exitCode = 1;
+if (showMisses) for (const m of tune21.misses) console.log(JSON.stringify({ set: 'issue21-tune', ...m }));
 if (process.env.EVAL_SHOW_MISSES === '1') for (const m of misses) console.log(JSON.stringify(m));
 else if (misses.length > 0)
   console.log(`(${misses.length} generated texts not blocked; EVAL_SHOW_MISSES=1 lists them)`);

@@ -7,8 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { WardError } from '../errors.js';
 import { Automaton } from './automaton.js';
-import { DIGIT, Folder, LETTER } from './fold.js';
+import { classOf, DIGIT, Folder, LETTER } from './fold.js';
 import { buildStream, CodeMap, foldUnits, type NormalizeData, Stream, Units } from './normalize.js';
+import { romanize, type TranslitData } from './translit.js';
 import type { Strength } from './types.js';
 
 /** The lexicon categories a term can have (look-alikes are separate). */
@@ -50,7 +51,8 @@ export interface Pattern {
   endCls: number;
   /** Has spaces inside (a multi-word term: it does not match across phrase breaks). */
   spaced: boolean;
-  variants: { runs: Int32Array | null; runKey: string; plain: number[]; leet: number[] }[];
+  /** `exact`: the text's runs must equal these (letters-dropped variants), not merely reach them. */
+  variants: { runs: Int32Array | null; runKey: string; plain: number[]; leet: number[]; exact?: boolean }[];
 }
 
 export interface LexiconFile {
@@ -63,6 +65,8 @@ export interface LexiconFile {
   ageUnits?: Record<string, UnitKind>;
   agePrefixes?: Record<string, PrefixKind>;
   connectors?: string[];
+  /** Readings of terms (kana for ja, pinyin for zh), for their romanized forms. */
+  readings?: Record<string, string>;
 }
 type TermItem = string | { term: string; confirm?: boolean };
 
@@ -71,7 +75,14 @@ export interface Manifest {
   version: string;
   format: number;
   languages: string[];
-  shared: { leet: string; emoji: string; numerals: string; confusables: string };
+  shared: {
+    leet: string;
+    emoji: string;
+    numerals: string;
+    confusables: string;
+    translit?: string;
+    functionWords?: string;
+  };
 }
 
 export interface Lexicon {
@@ -96,6 +107,8 @@ export const LEXICON_DIR = new URL('../../data/lexicons/', import.meta.url);
 /** Words in one term at most: lexicons hold terms, never sentences. */
 export const MAX_TERM_WORDS = 5;
 export const MAX_TERM_LENGTH = 48;
+/** Words this long (normalized letters) or longer also match with a letter dropped. */
+export const FUZZY_MIN = 6;
 
 const STRENGTHS: readonly Strength[] = ['strong', 'weak'];
 const UNIT_KINDS: readonly UnitKind[] = ['years', 'months', 'weeks', 'days'];
@@ -155,6 +168,7 @@ export function validateLexiconFile(file: string, raw: unknown): LexiconFile {
     'ageUnits',
     'agePrefixes',
     'connectors',
+    'readings',
   ]);
   for (const k of Object.keys(raw)) if (!allowed.has(k)) fail(file, `unknown key ${JSON.stringify(k)}`);
   if (typeof raw.lang !== 'string' || !/^[a-z]{2,3}$/.test(raw.lang)) fail(file, '`lang` must be a language code');
@@ -200,6 +214,14 @@ export function validateLexiconFile(file: string, raw: unknown): LexiconFile {
     if (!Array.isArray(raw.connectors)) fail(file, '`connectors` must be an array');
     for (const t of raw.connectors) checkTerm(file, 'connectors', t as string);
   }
+  if (raw.readings !== undefined) {
+    if (!isObject(raw.readings)) fail(file, '`readings` must be an object');
+    for (const [t, r] of Object.entries(raw.readings)) {
+      checkTerm(file, 'readings', t);
+      if (typeof r !== 'string' || !/^[\p{Script=Hiragana}\p{Script=Katakana}ーa-zü ]{1,64}$/u.test(r))
+        fail(file, `readings: a reading is kana or pinyin letters`);
+    }
+  }
   return raw as unknown as LexiconFile;
 }
 
@@ -228,7 +250,28 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
   const leetFile = readJson(dir, manifest.shared.leet) as {
     leet?: Record<string, string>;
     merge?: Record<string, string>;
+    skeleton?: Record<string, string>;
+    trailing?: string;
   };
+  const translitData =
+    manifest.shared.translit !== undefined ? (readJson(dir, manifest.shared.translit) as TranslitData) : undefined;
+  if (
+    translitData !== undefined &&
+    (!isObject(translitData.cyrillic) ||
+      !Array.isArray(translitData.cyrillicSchemes) ||
+      !isObject(translitData.kana) ||
+      !isObject(translitData.kanaSmall) ||
+      !isObject(translitData.hangul) ||
+      !Array.isArray(translitData.hangul.initial) ||
+      !Array.isArray(translitData.hangul.medial) ||
+      !Array.isArray(translitData.hangul.final) ||
+      !Array.isArray(translitData.hangul.finalLinked) ||
+      !isObject(translitData.pinyin))
+  )
+    fail(
+      manifest.shared.translit as string,
+      'needs `cyrillic`, `cyrillicSchemes`, `kana`, `kanaSmall`, `hangul`, `pinyin`',
+    );
   const numeralFile = readJson(dir, manifest.shared.numerals) as { numerals?: Record<string, number> };
   if (!isObject(confusablesFile.map)) fail(manifest.shared.confusables, 'no `map`');
   if (!isObject(emojiFile.words)) fail(manifest.shared.emoji, 'no `words`');
@@ -272,13 +315,60 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
     if (cp === undefined || typeof v !== 'number') fail(manifest.shared.numerals, `bad numeral ${k}`);
     numerals.set(cp, v);
   }
-  const data: NormalizeData = { leet, merge, numerals };
+  const skeleton = new CodeMap();
+  for (const [k, v] of Object.entries(leetFile.skeleton ?? {})) {
+    const from = single(k);
+    const to = single(v);
+    if (from === undefined || to === undefined || to >= 0x80)
+      fail(manifest.shared.leet, '`skeleton` maps letters to Latin letters');
+    skeleton.set(from, to);
+  }
+  const trailing = new CodeMap();
+  for (const c of leetFile.trailing ?? '') {
+    const cp = c.codePointAt(0) as number;
+    if (leet.has(cp)) trailing.set(cp, 1);
+  }
+  const data: NormalizeData = { leet, merge, numerals, skeleton, trailing };
+  if (manifest.shared.functionWords !== undefined) {
+    const fwFile = readJson(dir, manifest.shared.functionWords) as { words?: unknown };
+    if (!Array.isArray(fwFile.words)) fail(manifest.shared.functionWords, 'no `words`');
+    // Their leet-stream form (folded, leet, look-alikes merged), what the engine compares.
+    const fw = new Set<string>();
+    const u = new Units();
+    const st = new Stream();
+    for (const w of fwFile.words) {
+      if (typeof w !== 'string' || w.length === 0 || w.length > 8)
+        fail(manifest.shared.functionWords, 'words are short strings');
+      u.clear();
+      foldUnits(w, 0, w.length, folder, data, u);
+      buildStream(u, 'leet', data, st);
+      fw.add(st.text().trim());
+    }
+    data.functionWords = fw;
+  }
 
   const entries: Entry[] = [];
   const fileVersions: Record<string, string> = {};
   const counts: Record<string, number> = {};
+  /** Romanized entries: matched in the plain stream only (leet's `l` = `i` and look-alike
+   * readings on top of a transliteration collide with ordinary words), never letters-dropped. */
+  const romanizedIds = new Set<number>();
   const add = (e: EntryInit) => {
     entries.push({ ...e, id: entries.length, exclusive: false } as Entry);
+  };
+  /** Romanized forms of a term that pass the term checks (others are dropped, never fatal). */
+  const romanized = (lang: string, term: string, reading: string | undefined): string[] => {
+    if (translitData === undefined) return [];
+    // Forms of fewer than three letters are left out: syllables of every language.
+    return romanize(lang, term, reading, translitData).filter((f) => {
+      if ([...f.replace(/[^\p{L}]/gu, '')].length < 3) return false;
+      try {
+        checkTerm(`${lang}.json`, 'romanized', f);
+        return true;
+      } catch {
+        return false;
+      }
+    });
   };
   for (const lang of manifest.languages) {
     const file = `${lang}.json`;
@@ -295,6 +385,13 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
             const confirm = typeof item === 'object' && item.confirm === true;
             add({ kind: 'term', lang, term, stem, confirm, category: cat, strength, group });
             counts[`${cat}.${strength}`] = (counts[`${cat}.${strength}`] ?? 0) + 1;
+            for (const form of romanized(lang, term, lex.readings?.[term])) {
+              // Short romanized forms are often words of other languages: they need evidence nearby.
+              const short = [...form.replace(/[^\p{L}]/gu, '')].length <= 4;
+              add({ kind: 'term', lang, term: form, stem, confirm: confirm || short, category: cat, strength, group });
+              romanizedIds.add(entries.length - 1);
+              counts.romanized = (counts.romanized ?? 0) + 1;
+            }
           }
         }
       }
@@ -310,6 +407,8 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
     for (const [raw, value] of Object.entries(lex.numbers ?? {})) {
       const [term, stem] = checkTerm(file, 'numbers', raw);
       add({ kind: 'number', lang, term, stem, confirm: false, value });
+      for (const form of romanized(lang, term, undefined))
+        add({ kind: 'number', lang, term: form, stem, confirm: false, value });
     }
     for (const [raw, value] of Object.entries(lex.ageTerms ?? {})) {
       const [term, stem] = checkTerm(file, 'ageTerms', raw);
@@ -318,7 +417,12 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
     for (const [raw, unit] of Object.entries(lex.ageUnits ?? {})) {
       const [term, stem] = checkTerm(file, 'ageUnits', raw);
       add({ kind: 'unit', lang, term, stem, confirm: false, unit });
+      for (const form of romanized(lang, term, lex.readings?.[term]))
+        if (form.length >= 3) add({ kind: 'unit', lang, term: form, stem, confirm: false, unit });
     }
+    for (const [raw, value] of Object.entries(lex.ageTerms ?? {}))
+      for (const form of romanized(lang, raw.replace(/\*$/, ''), undefined))
+        add({ kind: 'ageTerm', lang, term: form, stem: raw.endsWith('*'), confirm: false, value });
     for (const [raw, prefix] of Object.entries(lex.agePrefixes ?? {})) {
       const [term, stem] = checkTerm(file, 'agePrefixes', raw);
       add({ kind: 'prefix', lang, term, stem, confirm: false, prefix });
@@ -337,9 +441,12 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
   const cpsOf: Int32Array[] = [];
   const plainKeyLangs = new Map<string, Set<string>>();
   const plainKeyOf: string[] = [];
+  const fuzzy: [number, Int32Array, Int32Array][] = [];
+  const fuzzyPids = new Set<number>();
   let maxLength = 0;
   for (const e of entries) {
     for (const mode of ['plain', 'leet'] as const) {
+      if (mode === 'leet' && romanizedIds.has(e.id)) continue;
       units.clear();
       foldUnits(e.term, 0, e.term.length, folder, data, units);
       buildStream(units, mode, data, stream);
@@ -375,6 +482,17 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
       }
       const list = mode === 'plain' ? v.plain : v.leet;
       if (!list.includes(e.id)) list.push(e.id);
+      if (
+        mode === 'leet' &&
+        e.kind === 'term' &&
+        e.strength === 'strong' &&
+        (e.category === 'minor' || e.category === 'sexual' || e.category === 'abuse') &&
+        !e.confirm &&
+        !/[\s\-_.'/·]/u.test(e.term) &&
+        cps.length >= FUZZY_MIN &&
+        cps.every((c) => classOf(c) === LETTER)
+      )
+        fuzzy.push([e.id, cps, runs]);
       if (mode === 'plain') {
         const k = `${key}|${runKey}`;
         plainKeyOf[e.id] = k;
@@ -382,6 +500,68 @@ export function loadLexicon(dir: URL = LEXICON_DIR): Lexicon {
         if (!langs) plainKeyLangs.set(k, (langs = new Set()));
         langs.add(e.lang);
       }
+    }
+  }
+  // Letters dropped (leet mode): every strong minor, sexual or abuse word of 6+ letters also
+  // matches with one inner letter left out, or a doubled letter written once. Generated from the
+  // lexicon, never listed; a variant that is another pattern already is skipped.
+  for (const [id, cps, runs] of fuzzy) {
+    const variants: [Int32Array, Int32Array][] = [];
+    // A doubled letter written once, anywhere (also at the ends: `infantil` reads `infantii`).
+    for (const j of [0, cps.length - 1])
+      if ((runs[j] as number) > 1) {
+        const r = runs.slice();
+        r[j] = 1;
+        variants.push([cps, r]);
+      }
+    for (let j = 1; j < cps.length - 1; j++) {
+      if ((runs[j] as number) > 1) {
+        const r = runs.slice();
+        r[j] = 1;
+        variants.push([cps, r]);
+      } else if (cps[j - 1] !== cps[j + 1]) {
+        const c = new Int32Array(cps.length - 1);
+        const r = new Int32Array(cps.length - 1);
+        c.set(cps.subarray(0, j));
+        c.set(cps.subarray(j + 1), j);
+        r.set(runs.subarray(0, j));
+        r.set(runs.subarray(j + 1), j);
+        variants.push([c, r]);
+      } else if (j + 2 <= cps.length - 1 || j + 1 === cps.length - 1) {
+        // The letters around it meet: one run of both (`ii` in a text reads as one unit).
+        const c = new Int32Array(cps.length - 2);
+        const r = new Int32Array(cps.length - 2);
+        c.set(cps.subarray(0, j));
+        c.set(cps.subarray(j + 2), j);
+        r.set(runs.subarray(0, j));
+        r.set(runs.subarray(j + 2), j);
+        r[j - 1] = (runs[j - 1] as number) + (runs[j + 1] as number);
+        if (c.length >= 3) variants.push([c, r]);
+      }
+    }
+    for (const [c, r] of variants) {
+      const key = String.fromCodePoint(...c);
+      let pid = byKey.get(key);
+      if (pid !== undefined && !fuzzyPids.has(pid)) {
+        // Only a different run variant of an existing pattern of the same entry is allowed.
+        const p = patterns[pid] as Pattern;
+        if (!p.variants.some((v) => v.leet.includes(id))) continue;
+      }
+      if (pid === undefined) {
+        pid = patterns.length;
+        byKey.set(key, pid);
+        fuzzyPids.add(pid);
+        patterns.push({ length: c.length, startCls: LETTER, endCls: LETTER, spaced: false, variants: [] });
+        cpsOf.push(c);
+      }
+      const p = patterns[pid] as Pattern;
+      const exactKey = `=${Array.from(r).join(',')}`;
+      let v = p.variants.find((x) => x.runKey === exactKey);
+      if (!v) {
+        v = { runs: r, runKey: exactKey, plain: [], leet: [], exact: true };
+        p.variants.push(v);
+      }
+      if (!v.leet.includes(id)) v.leet.push(id);
     }
   }
   for (const e of entries) {

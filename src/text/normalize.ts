@@ -30,6 +30,14 @@ export const S_HARD = 1;
 export const S_LEET = 2;
 /** A space that breaks phrases (, ; : ! ? brackets quotes, line breaks): multi-word terms stop. */
 export const S_BREAK = 4;
+/** Leet stream: a word boundary (a squashed separator) before this unit. */
+export const S_WSTART = 8;
+/** Leet stream: a word boundary (a squashed separator) after this unit. */
+export const S_WEND = 16;
+/** The boundary after this unit was a separator (not a joined spaced-out letter): debugging shows it. */
+export const S_SHOWN = 32;
+/** Leet stream: the boundary before this unit was whitespace only, between words (not spaced letters). */
+export const S_WSGAP = 64;
 
 function grow(a: Int32Array<ArrayBuffer>, need: number): Int32Array<ArrayBuffer> {
   if (need <= a.length) return a;
@@ -144,6 +152,15 @@ export class Stream {
   start = new Int32Array(256);
   end = new Int32Array(256);
   run = new Int32Array(256);
+  /**
+   * Leet stream: a run of one letter that goes on across a squashed word boundary (`glas sun`
+   * has one `s` run over both words) keeps where the boundary is: the units of the run before it
+   * (`splitRun`, 0 when the run has no boundary inside), the original end of that part and the
+   * original start of the rest, so a term may end or start at the boundary.
+   */
+  splitRun = new Int32Array(256);
+  splitEnd = new Int32Array(256);
+  splitStart = new Int32Array(256);
   tok = new Int32Array(256);
   flags = new Int32Array(256);
   /** Numbers (digit runs, CJK numeral runs): value, stream index of first/last unit. */
@@ -151,6 +168,8 @@ export class Stream {
   numValue = new Int32Array(16);
   numFirst = new Int32Array(16);
   numLast = new Int32Array(16);
+  /** Digit numbers that stand alone (not a decimal, a weight `:1.2`, a size `512x512`, a time). */
+  numAlone = new Uint8Array(16);
 
   reserve(n: number): void {
     if (n <= this.cp.length) return;
@@ -159,20 +178,27 @@ export class Stream {
     this.start = grow(this.start, n);
     this.end = grow(this.end, n);
     this.run = grow(this.run, n);
+    this.splitRun = grow(this.splitRun, n);
+    this.splitEnd = grow(this.splitEnd, n);
+    this.splitStart = grow(this.splitStart, n);
     this.tok = grow(this.tok, n);
     this.flags = grow(this.flags, n);
   }
 
-  addNumber(value: number, first: number, last: number): void {
+  addNumber(value: number, first: number, last: number, alone = false): void {
     const i = this.numCount++;
     if (i >= this.numValue.length) {
       this.numValue = grow(this.numValue, i + 1);
       this.numFirst = grow(this.numFirst, i + 1);
       this.numLast = grow(this.numLast, i + 1);
+      const a = new Uint8Array(this.numValue.length);
+      a.set(this.numAlone);
+      this.numAlone = a;
     }
     this.numValue[i] = value;
     this.numFirst[i] = first;
     this.numLast[i] = last;
+    this.numAlone[i] = alone ? 1 : 0;
   }
 
   /** The normalized text (for tests and debugging). */
@@ -209,8 +235,14 @@ export interface NormalizeData {
   leet: CodeMap;
   /** Letter → letter merged in leet mode (`l` → `i`). */
   merge: CodeMap;
+  /** Letter of another script → its Latin look-alike, in leet mode (`т` → `t`, `η` → `n`). */
+  skeleton: CodeMap;
+  /** Symbols read as letters at the end of a word too (`$`, `@`): others there are punctuation. */
+  trailing: CodeMap;
   /** CJK numeral (folded) → digit value 0-9, or 10 / 100 / 1000 for the multipliers. */
   numerals: ReadonlyMap<number, number>;
+  /** Function words (articles, prepositions…) in leet-stream form, for words joined across spaces. */
+  functionWords?: ReadonlySet<string>;
 }
 
 const MAX_NUMBER = 100_000;
@@ -312,12 +344,15 @@ let eflag = new Int32Array(256);
 
 /** Single-letter runs this long or longer are joined. */
 const MIN_SINGLES = 3;
-/** Most separator units between two letters of a spaced-out word. */
-const MAX_GAP = 3;
-/** eflag bits: leet-substituted, dropped gap, leet candidate single. */
+/** All-digit words this long or longer are read as letters in leet mode (`1011`). */
+const MIN_DIGIT_WORD = 3;
+/** eflag bits: leet-substituted, dropped gap, leet candidate single, squashed separator. */
 const E_LEET = 1;
 const E_DROP = 2;
 const E_CAND = 4;
+const E_SQUASH = 8;
+const E_JOINED = 16;
+const E_WSGAP = 32;
 
 /**
  * Phase 2: the stream of `units` in `plain` or `leet` mode. Token numbers start at `tokBase`.
@@ -342,16 +377,23 @@ export function buildStream(u: Units, mode: 'plain' | 'leet', data: NormalizeDat
     classes[k] = ucls[k] as number;
     marks[k] = 0;
   }
-  if (leetMode) leetChunks(u, data.leet, cps, classes, marks);
+  if (leetMode) leetChunks(u, data.leet, data.trailing, cps, classes, marks);
   joinSingles(u, data.leet, leetMode, cps, classes, marks);
   if (u.cjk > 0) joinCjk(u, classes, marks);
   if (leetMode) {
     const merge = data.merge;
+    const skeleton = data.skeleton;
     for (let k = 0; k < n; k++) {
       if (classes[k] !== LETTER) continue;
-      const m = merge.get(cps[k] as number);
-      if (m >= 0) cps[k] = m;
+      let c = cps[k] as number;
+      if (c >= 0x80) {
+        const t = skeleton.get(c);
+        if (t >= 0) c = t;
+      }
+      const m = merge.get(c);
+      cps[k] = m >= 0 ? m : c;
     }
+    squash(u, classes, marks);
   }
   emit(u, data, out, !leetMode, tokBase, cps, classes, marks);
 }
@@ -361,7 +403,14 @@ function inChunk(k: number, cls: Int32Array, flags: Int32Array): boolean {
   return c === LETTER || c === DIGIT || ((flags[k] as number) & F_LEETSYM) !== 0;
 }
 
-function leetChunks(u: Units, leet: CodeMap, ecp: Int32Array, ecls: Int32Array, eflag: Int32Array): void {
+function leetChunks(
+  u: Units,
+  leet: CodeMap,
+  trailing: CodeMap,
+  ecp: Int32Array,
+  ecls: Int32Array,
+  eflag: Int32Array,
+): void {
   const n = u.n;
   const { cls, flags, cp } = u;
   for (let k = 0; k < n; ) {
@@ -375,11 +424,19 @@ function leetChunks(u: Units, leet: CodeMap, ecp: Int32Array, ecls: Int32Array, 
       if (cls[e] === LETTER) letters++;
       e++;
     }
-    // Trailing symbols are punctuation ("nude!"), leading ones may be letters ("$ex").
+    // Trailing symbols are punctuation ("nude!") unless they are only letters ("$", "@");
+    // leading ones may be letters ("$ex").
     let last = e - 1;
-    while (last >= k && cls[last] === SEP) last--;
+    while (last >= k && cls[last] === SEP && !(letters > 0 && trailing.has(cp[last] as number))) last--;
     const len = last - k + 1;
-    if (letters > 0 && letters < len) {
+    let digitWord = false;
+    if (letters === 0 && len >= MIN_DIGIT_WORD) {
+      // A word written only in digits (and symbols): read as letters when every unit has one.
+      // Years (1900-2099) stay numbers.
+      digitWord = !(len === 4 && (cp[k] === 0x31 ? cp[k + 1] === 0x39 : cp[k] === 0x32 && cp[k + 1] === 0x30));
+      for (let m = k; m <= last; m++) if (leet.get(cp[m] as number) < 0) digitWord = false;
+    }
+    if ((letters > 0 && letters < len) || digitWord) {
       for (let m = k; m <= last; m++) {
         if (cls[m] === LETTER) continue;
         const to = leet.get(cp[m] as number);
@@ -450,7 +507,6 @@ function joinSingles(
 ): void {
   const n = u.n;
   const flags = u.flags;
-  const cps = u.cp;
   let k = 0;
   while (k < n) {
     // Fast skip: inside a word (two word units in a row), jump past it.
@@ -475,12 +531,14 @@ function joinSingles(
       let g = cur + 1;
       let gap = 0;
       let ok = true;
+      // Spacing separators of any kind and length (runs are bounded in units already); never
+      // phrase breaks (, ; : ! ? brackets quotes) or line breaks.
       while (g < n && ecls[g] === SEP && !(leetMode && ((eflag[g] as number) & E_CAND) !== 0)) {
-        if (((flags[g] as number) & F_NL) !== 0 || !isGapChar(cps[g] as number)) ok = false;
+        if (((flags[g] as number) & F_NL) !== 0 || !isGapChar(u.cp[g] as number)) ok = false;
         gap++;
         g++;
       }
-      if (!ok || gap === 0 || gap > MAX_GAP || g >= n) break;
+      if (!ok || gap === 0 || g >= n) break;
       const e = singleAt(g, u, ecls, eflag, leetMode);
       if (e < 0) break;
       count++;
@@ -490,7 +548,11 @@ function joinSingles(
     if (count >= MIN_SINGLES && letters > 0) {
       for (let m = k; m <= cur; m++) {
         const f = eflag[m] as number;
-        if (ecls[m] === SEP && (f & E_CAND) === 0) eflag[m] = f | E_DROP;
+        // In leet mode the gaps are left to `squash`, which keeps a boundary between the letters
+        // (a spaced word after a one-letter word, "a w o r d", is still found).
+        // In plain mode they are dropped the same way (a boundary kept between the letters).
+        if (ecls[m] === SEP && (f & E_CAND) === 0)
+          eflag[m] = leetMode ? f | E_JOINED : f | E_DROP | E_SQUASH | E_JOINED;
         else if (ecls[m] !== LETTER) {
           ecp[m] = leet.get(u.cp[m] as number);
           ecls[m] = LETTER;
@@ -502,10 +564,43 @@ function joinSingles(
   }
 }
 
+/**
+ * Leet stream only: separators that do not break phrases (spaces, dots, dashes, underscores and
+ * the other spacing characters) are dropped, so words split into chunks (`wo rd`, `wo.r-d`) and
+ * multi-word terms written joined (`littleword` for `little word`, compiled without spaces in this
+ * mode) read alike. The boundaries stay as unit flags (S_WSTART, S_WEND): a term must still start
+ * and end at word boundaries of the original, so a chunked term is whole tokens, never a piece of
+ * a word. Phrase breaks (, ; : ! ? brackets, quotes, line breaks) stay spaces.
+ */
+function squash(u: Units, ecls: Int32Array, eflag: Int32Array): void {
+  const n = u.n;
+  const { cp, flags } = u;
+  for (let k = 0; k < n; k++) {
+    if (ecls[k] !== SEP || ((eflag[k] as number) & E_DROP) !== 0) continue;
+    let g = k;
+    let ok = true;
+    let ws = true;
+    while (g < n && ecls[g] === SEP && ((eflag[g] as number) & E_DROP) === 0) {
+      const f = flags[g] as number;
+      if ((f & F_NL) !== 0 || !isGapChar(cp[g] as number)) ok = false;
+      if ((f & F_WS) === 0 || ((eflag[g] as number) & E_JOINED) !== 0) ws = false;
+      g++;
+    }
+    const mark = E_DROP | E_SQUASH | (ws ? E_WSGAP : 0);
+    if (ok) for (let m = k; m < g; m++) eflag[m] = (eflag[m] as number) | mark;
+    k = g;
+  }
+}
+
 /** Spacing characters dropped between CJK characters (CJK text has no spaces between words). */
 function isSpacing(cp: number): boolean {
   return (
     cp === 0x20 ||
+    cp === 0x3000 ||
+    cp === 0x09 ||
+    cp === 0x7e ||
+    cp === 0x7c ||
+    cp === 0x2b ||
     cp === 0x2e ||
     cp === 0x2d ||
     cp === 0x5f ||
@@ -529,8 +624,7 @@ function joinCjk(u: Units, ecls: Int32Array, eflag: Int32Array): void {
       if (((flags[g] as number) & F_NL) !== 0 || !isSpacing(cp[g] as number)) ok = false;
       g++;
     }
-    if (ok && g - k <= MAX_GAP && g < n && ecls[g] === CJK)
-      for (let m = k; m < g; m++) eflag[m] = (eflag[m] as number) | E_DROP;
+    if (ok && g < n && ecls[g] === CJK) for (let m = k; m < g; m++) eflag[m] = (eflag[m] as number) | E_DROP;
     k = g;
   }
 }
@@ -562,13 +656,27 @@ function emit(
   let lastCls = -1;
   let numVal = 0;
   let numFirst = -1;
+  let numUnit = -1;
   let cjkFirst = -1;
+  let boundaryNext = false;
+  let wsGapNext = false;
   for (let k = 0; k < n; k++) {
     const ef = eflag[k] as number;
-    if ((ef & E_DROP) !== 0) continue;
+    if ((ef & E_DROP) !== 0) {
+      if ((ef & E_SQUASH) !== 0) {
+        // A squashed separator (leet stream): a word boundary between the units around it.
+        if (m > 0 && !boundaryNext)
+          oflags[m - 1] = (oflags[m - 1] as number) | S_WEND | ((ef & E_JOINED) === 0 ? S_SHOWN : 0);
+        boundaryNext = m > 0;
+        wsGapNext = (ef & E_WSGAP) !== 0;
+      }
+      continue;
+    }
     const c = ecls[k] as number;
     const p = ecp[k] as number;
     if (c === SEP) {
+      boundaryNext = false;
+      wsGapNext = false;
       const f = flags[k] as number;
       const hard =
         ((f & F_WS) === 0 || (f & F_NL) !== 0 ? S_HARD : 0) |
@@ -580,7 +688,7 @@ function emit(
       }
       if (numbers) {
         if (numFirst >= 0) {
-          o.addNumber(numVal, numFirst, m - 1);
+          o.addNumber(numVal, numFirst, m - 1, aloneNumber(u, ecls, numUnit, k));
           numFirst = -1;
         }
         if (cjkFirst >= 0) {
@@ -593,6 +701,7 @@ function emit(
       ostart[m] = start[k] as number;
       oend[m] = end[k] as number;
       orun[m] = 1;
+      o.splitRun[m] = 0;
       otok[m] = tok;
       oflags[m] = hard;
       m++;
@@ -600,7 +709,18 @@ function emit(
       continue;
     }
     const leet = (ef & E_LEET) !== 0 ? S_LEET : 0;
+    const wstart = boundaryNext ? S_WSTART | (wsGapNext ? S_WSGAP : 0) : 0;
+    boundaryNext = false;
+    wsGapNext = false;
     if (c !== DIGIT && lastCls === c && ocp[m - 1] === p) {
+      // A run continues across a squashed separator ("te en"): the boundary is kept inside it.
+      if (wstart !== 0 && o.splitRun[m - 1] === 0) {
+        o.splitRun[m - 1] = orun[m - 1] as number;
+        o.splitEnd[m - 1] = oend[m - 1] as number;
+        o.splitStart[m - 1] = start[k] as number;
+        oflags[m - 1] = (oflags[m - 1] as number) & ~S_WEND;
+        if ((wstart & S_WSGAP) !== 0) oflags[m - 1] = (oflags[m - 1] as number) | S_WSGAP;
+      }
       orun[m - 1] = (orun[m - 1] as number) + 1;
       oend[m - 1] = end[k] as number;
       oflags[m - 1] = (oflags[m - 1] as number) | leet;
@@ -622,6 +742,7 @@ function emit(
       if (c === DIGIT) {
         if (numFirst < 0) {
           numFirst = m;
+          numUnit = k;
           numVal = 0;
         }
         numVal = Math.min(MAX_NUMBER, numVal * 10 + (p - 0x30));
@@ -632,16 +753,47 @@ function emit(
     ostart[m] = start[k] as number;
     oend[m] = end[k] as number;
     orun[m] = 1;
+    o.splitRun[m] = 0;
     otok[m] = tok;
-    oflags[m] = leet;
+    oflags[m] = leet | wstart;
     m++;
     lastCls = c;
   }
   o.n = m;
   if (numbers) {
-    if (numFirst >= 0) o.addNumber(numVal, numFirst, m - 1);
+    if (numFirst >= 0) o.addNumber(numVal, numFirst, m - 1, aloneNumber(u, ecls, numUnit, n));
     if (cjkFirst >= 0) o.addNumber(cjkValue(o, cjkFirst, m - 1, numerals), cjkFirst, m - 1);
   }
+}
+
+/** Separators that make a digit run part of something else before it (`:1`, `.5`, `x512`, `#3`). */
+function badBefore(cp: number): boolean {
+  return cp === 0x3a || cp === 0x2e || cp === 0x2f || cp === 0x23 || cp === 0x24 || cp === 0x3d || cp === 0x2a;
+}
+/** ... and after it (`3:00`, `1/2`, `50%`, `3+`). */
+function badAfter(cp: number): boolean {
+  return cp === 0x3a || cp === 0x2f || cp === 0x25 || cp === 0x2b;
+}
+
+/**
+ * Whether the digit run of units [first, end) stands alone: separators (or the text's ends) on
+ * both sides, and none that makes it a decimal, a weight, a ratio, a time or a percentage. A comma
+ * after it is fine unless a digit follows (`1,000`).
+ */
+function aloneNumber(u: Units, ecls: Int32Array, first: number, end: number): boolean {
+  const n = u.n;
+  if (first > 0) {
+    const c = ecls[first - 1] as number;
+    if (c !== SEP || badBefore(u.cp[first - 1] as number)) return false;
+  }
+  if (end < n) {
+    if (ecls[end] !== SEP) return false;
+    const cp = u.cp[end] as number;
+    const digitNext = end + 1 < n && ecls[end + 1] === DIGIT;
+    if (cp === 0x2e || cp === 0x2c) return !digitNext; // "15." and "15," yes; "1.5" and "1,000" no
+    if (badAfter(cp)) return false;
+  }
+  return true;
 }
 
 /** Value of a run of CJK numerals: positional (二五 = 25) or with multipliers (二十五 = 25). */

@@ -2,8 +2,10 @@
  * The lexicon data files: format, versions, the clinical-terms guard, the generated confusables
  * file, and that every term compiles and is found on its own with its category.
  */
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { WardError } from '../../src/errors.js';
 import { textEngine } from '../../src/text/engine.js';
@@ -13,8 +15,8 @@ import { LEXICON_DIR, lexiconFile, manifest, terms } from './terms.js';
 const engine = textEngine();
 
 describe('lexicon files', () => {
-  it('the manifest lists the eight languages, each file is versioned and valid', () => {
-    expect(manifest.languages).toEqual(['en', 'es', 'pt', 'fr', 'de', 'ru', 'ja', 'zh']);
+  it('the manifest lists the ten languages, each file is versioned and valid', () => {
+    expect(manifest.languages).toEqual(['en', 'es', 'pt', 'fr', 'de', 'ru', 'ja', 'zh', 'it', 'ko']);
     expect(manifest.version).toMatch(/^\d+\.\d+\.\d+$/);
     const lex = loadLexicon();
     expect(lex.version).toBe(manifest.version);
@@ -63,6 +65,42 @@ describe('lexicon files', () => {
       'WARD_ERR_LEXICON',
     );
     expect(code(bad(['fine term']))).toBe('none');
+    // Readings (ja, zh): an object of term -> kana or pinyin letters.
+    const readings = (r: unknown) => () =>
+      validateLexiconFile('x.json', { lang: 'xx', version: '1.0.0', terms: {}, readings: r });
+    expect(code(readings({ word: 'ことば' }))).toBe('none');
+    expect(code(readings({ word: 'ci yu' }))).toBe('none');
+    expect(code(readings(['ことば']))).toBe('WARD_ERR_LEXICON');
+    expect(code(readings({ word: 'not <kana>' }))).toBe('WARD_ERR_LEXICON');
+    expect(code(readings({ word: 42 }))).toBe('WARD_ERR_LEXICON');
+    expect(code(readings({ 'a, sentence.': 'x' }))).toBe('WARD_ERR_LEXICON');
+  });
+
+  it('bad shared data for the issue-21 classes is WARD_ERR_LEXICON, naming the file', () => {
+    /** Loads a copy of the lexicons with one file edited; returns what it threw. */
+    const broken = (file: string, edit: (json: Record<string, unknown>) => void): unknown => {
+      const dir = mkdtempSync(join(tmpdir(), 'ward-lex-'));
+      try {
+        cpSync(LEXICON_DIR, dir, { recursive: true });
+        const path = join(dir, file);
+        const json = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+        edit(json);
+        writeFileSync(path, JSON.stringify(json));
+        loadLexicon(pathToFileURL(`${dir}/`));
+        return undefined;
+      } catch (e) {
+        return e;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const wardCode = (file: string) => expect.objectContaining({ code: 'WARD_ERR_LEXICON', details: { path: file } });
+    expect(broken('leet.json', (j) => Object.assign(j.skeleton as object, { т: 'тт' }))).toEqual(wardCode('leet.json'));
+    expect(broken('function-words.json', (j) => (j.words = 'a b'))).toEqual(wardCode('function-words.json'));
+    expect(broken('translit.json', (j) => delete j.hangul)).toEqual(wardCode('translit.json'));
+    expect(broken('translit.json', (j) => (j.cyrillicSchemes = {}))).toEqual(wardCode('translit.json'));
+    expect(broken('ja.json', (j) => (j.readings = { 子供: 'kodomo!' }))).toEqual(wardCode('ja.json'));
+    expect(broken('leet.json', () => {})).toBeUndefined(); // the copy itself loads
   });
 
   it('a missing lexicon directory is WARD_ERR_LEXICON', () => {
