@@ -585,11 +585,10 @@ export abstract class SqlServiceStore implements ServiceStore {
     ];
     const use = cols.filter(([, k]) => k in patch);
     if (use.length === 0) return;
-    await this.db.run(`UPDATE report_files SET ${use.map(([c]) => `${c} = ?`).join(', ')} WHERE report_id = ? AND review_id = ?`, [
-      ...use.map(([, k]) => (patch[k] ?? null) as string | null),
-      reportId,
-      reviewId,
-    ]);
+    await this.db.run(
+      `UPDATE report_files SET ${use.map(([c]) => `${c} = ?`).join(', ')} WHERE report_id = ? AND review_id = ?`,
+      [...use.map(([, k]) => (patch[k] ?? null) as string | null), reportId, reviewId],
+    );
   }
 
   async retainEvidence(ids: readonly string[], until: string): Promise<void> {
