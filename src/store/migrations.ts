@@ -172,6 +172,12 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (report_id, review_id)
       )`,
       'CREATE INDEX report_files_review ON report_files (review_id)',
+      // Reporting settings: the reporter profile (JSON), sealed credentials (src/secrets).
+      `CREATE TABLE report_settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      )`,
     ],
   },
 ];

@@ -290,6 +290,9 @@ export interface ServiceStore {
     reviewId: number,
     patch: Partial<Pick<ReportFileRecord, 'state' | 'fileId' | 'md5' | 'updatedAt'>>,
   ): Promise<void>;
+  /** A reporting setting (`ncmec.profile`, `ncmec.credentials`: sealed), or undefined. */
+  getReportSetting(name: string): Promise<string | undefined>;
+  putReportSetting(name: string, value: string, at: string): Promise<void>;
   /** Keeps evidence until at least `until` (a reported item's preservation). */
   retainEvidence(ids: readonly string[], until: string): Promise<void>;
 }

@@ -591,6 +591,17 @@ export abstract class SqlServiceStore implements ServiceStore {
     );
   }
 
+  async getReportSetting(name: string): Promise<string | undefined> {
+    return (await this.db.get<{ value: string }>('SELECT value FROM report_settings WHERE name = ?', [name]))?.value;
+  }
+
+  async putReportSetting(name: string, value: string, at: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.run('DELETE FROM report_settings WHERE name = ?', [name]);
+      await tx.run('INSERT INTO report_settings (name, value, updated_at) VALUES (?, ?, ?)', [name, value, at]);
+    });
+  }
+
   async retainEvidence(ids: readonly string[], until: string): Promise<void> {
     for (const id of ids) {
       await this.db.run('UPDATE evidence SET expires_at = ? WHERE id = ? AND expires_at < ?', [until, id, until]);

@@ -35,7 +35,7 @@ export interface FakeReport {
 
 export interface Injection {
   call: Call;
-  /** error: answer with `code` before doing anything; drop: do the call, then cut the connection. */
+  /** error: answer with `code` before doing anything; drop: do the call, then cut the connection unanswered. */
   action: 'error' | 'drop';
   code?: number;
   /** Which occurrence of the call (1 = the next one; default 1). */
@@ -58,7 +58,7 @@ export class FakeCyberTipline {
   private nextId = 1000;
   private server: http.Server;
   private injections: (Injection & { seen: number })[] = [];
-  /** Awaited after a call is done and before it is answered (a test kills the client here). */
+  /** Awaited after a call took effect and before it is answered (a test kills the client here). */
   onDone?: (call: Call, n: number) => Promise<void> | void;
   private counts = new Map<Call, number>();
   url = '';
@@ -171,17 +171,8 @@ export class FakeCyberTipline {
       const doc = parseXml(xml);
       if (doc.name !== 'report' || !this.reportRulesOk(doc)) return answer(4100);
       const id = this.nextId++;
-      return finish(() => {
-        this.reports.set(id, {
-          id,
-          state: 'open',
-          openedAt: this.now(),
-          lastChange: this.now(),
-          report: doc,
-          files: [],
-        });
-        answer(0, { reportId: String(id) });
-      });
+      this.reports.set(id, { id, state: 'open', openedAt: this.now(), lastChange: this.now(), report: doc, files: [] });
+      return finish(() => answer(0, { reportId: String(id) }));
     }
     if (call === 'upload') {
       const parts = parseMultipart(body, req.headers['content-type'] ?? '');
@@ -194,11 +185,9 @@ export class FakeCyberTipline {
         md5: createHash('md5').update(file).digest('hex'),
         size: file.length,
       };
-      return finish(() => {
-        r.files.push(f);
-        r.lastChange = this.now();
-        answer(0, { reportId: String(r.id), fileId: f.fileId, hash: f.md5 });
-      });
+      r.files.push(f);
+      r.lastChange = this.now();
+      return finish(() => answer(0, { reportId: String(r.id), fileId: f.fileId, hash: f.md5 }));
     }
     if (call === 'fileinfo') {
       const xml = body.toString('utf8');
@@ -211,11 +200,9 @@ export class FakeCyberTipline {
       if (!f) return answer(5002);
       if (f.details) return answer(4000);
       if (!this.fileRulesOk(doc, child(r.report, 'batchedReport') !== undefined)) return answer(4100);
-      return finish(() => {
-        f.details = doc;
-        r.lastChange = this.now();
-        answer(0, { reportId: String(r.id) });
-      });
+      f.details = doc;
+      r.lastChange = this.now();
+      return finish(() => answer(0, { reportId: String(r.id) }));
     }
     if (call === 'finish') {
       const r = lookup(form.get('id'));
@@ -229,23 +216,21 @@ export class FakeCyberTipline {
           })();
         if (!ok) return answer(4100, {}, 'reportDoneResponse');
       }
-      return finish(() => {
-        r.state = 'finished';
+      r.state = 'finished';
+      return finish(() =>
         answer(
           0,
           { reportId: String(r.id) },
           'reportDoneResponse',
           `<files>${r.files.map((f) => `<fileId>${f.fileId}</fileId>`).join('')}</files>`,
-        );
-      });
+        ),
+      );
     }
     if (call === 'retract') {
       const r = lookup(form.get('id'));
       if (typeof r === 'number') return answer(r);
-      return finish(() => {
-        r.state = 'retracted';
-        answer(0, { reportId: String(r.id) });
-      });
+      r.state = 'retracted';
+      return finish(() => answer(0, { reportId: String(r.id) }));
     }
     res.statusCode = 404;
     res.end();

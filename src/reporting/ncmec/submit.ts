@@ -138,6 +138,12 @@ export async function createNcmecReport(
   const key = itemsKey(ids);
   const active = await ctx.store.activeReport(REPORTER_NAME, key);
   if (active) return active;
+  // Already reported (finished) for exactly these items: that report, never a second one.
+  const first = Number(key.split(',')[0]);
+  const done = (await ctx.store.listReports({ reviewId: first, limit: 1000 })).find(
+    (r) => r.reporter === REPORTER_NAME && r.itemsKey === key && r.state === 'finished',
+  );
+  if (done) return done;
   const { built, errors } = await buildValidated(ctx.store, ids, req, ctx.xsdPath, now);
   if (errors.length > 0) {
     throw new WardError(
