@@ -277,3 +277,14 @@ schema('property: any review item gives schema-valid XML', () => {
     );
   });
 });
+
+describe('the reporter slot', () => {
+  it('registers ncmec and nca in the built-in plugin', async () => {
+    const { activeRegistry } = await import('../../src/registry.js');
+    const r = activeRegistry().reporters();
+    expect(r.map((x) => [x.name, x.kind])).toEqual([
+      ['ncmec', 'remote'],
+      ['nca', 'export'],
+    ]);
+  });
+});
