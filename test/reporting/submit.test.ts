@@ -16,8 +16,9 @@ import {
   runNcmecReport,
   type SubmitContext,
 } from '../../src/reporting/ncmec/submit.js';
+import { setLegalHold } from '../../src/reporting/preservation.js';
 import { EvidenceStore } from '../../src/server/evidence.js';
-import { type OpenedStore, openStore, STORE_KINDS } from '../server/stores.js';
+import { type OpenedStore, openStore, rawSql, STORE_KINDS } from '../server/stores.js';
 import { type Call, FakeCyberTipline } from './fake-cybertipline.js';
 import { newReview, PROFILE, sharedAvailable, XSD, XSD_SKIP } from './items.js';
 
@@ -119,6 +120,19 @@ describe.skipIf(!sharedAvailable).each(STORE_KINDS)('CyberTipline submission (%s
     expect(Date.parse(ev?.expiresAt as string)).toBeGreaterThanOrEqual(Date.parse(rec.retainUntil));
     // Finished: cannot be retracted.
     await expect(retractNcmecReport(c, rec.id)).rejects.toMatchObject({ code: 'WARD_ERR_REPORT_STATE' });
+    // Legal hold overrides the purge job; releasing it is audited and the purge applies again.
+    const evId = (await opened.store.getReview(ids[0] as number))?.evidenceId as string;
+    await setLegalHold({ store: opened.store, actor: 'cli' }, rec.id, true);
+    await rawSql(opened, kind, 'UPDATE evidence SET expires_at = ? WHERE id = ?', ['2000-01-01T00:00:00.000Z', evId]);
+    await opened.store.purgeEvidence(new Date().toISOString());
+    expect(await opened.store.getEvidence(evId)).toBeDefined();
+    await setLegalHold({ store: opened.store, actor: 'cli' }, rec.id, false);
+    await opened.store.purgeEvidence(new Date().toISOString());
+    expect(await opened.store.getEvidence(evId)).toBeUndefined();
+    const holds = (await opened.store.listAudit({ limit: 1000 }))
+      .filter((a) => a.target === `report:${rec.id}`)
+      .map((a) => a.action);
+    expect(holds.slice(-2)).toEqual(['report.hold', 'report.hold-release']);
   });
 
   for (const transport of ['http200', 'http400'] as const) {
