@@ -159,6 +159,16 @@ describe.skipIf(!sharedAvailable || !built).each(STORE_KINDS)('ward report (%s)'
     });
   }
 
+  it('without xmllint, build fails with WARD_ERR_DEPENDENCY_MISSING (exit 4)', async () => {
+    const ids = await confirmed(1);
+    const r = await ward(
+      ['report', 'ncmec', 'build', String(ids[0]), '--reporter', profileFile, ...opened.args],
+      env({ WARD_XMLLINT: join(dir, 'no-such-xmllint') }),
+    );
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain('WARD_ERR_DEPENDENCY_MISSING');
+  });
+
   it('build prints schema-valid XML (exit 0) and exits 1 naming the element when the schema refuses it', async () => {
     const ids = await confirmed(1);
     const ok = await ward(

@@ -229,3 +229,49 @@ describe.skipIf(!sharedAvailable).each(STORE_KINDS)('CyberTipline submission (%s
     expect(fake.log).toHaveLength(0);
   });
 });
+
+describe.skipIf(!sharedAvailable)('the fake CyberTipline answers as documented', () => {
+  it('4100 for schema and rule violations, 5002 unknown file, 5101/5102 on ended reports, 5001 unknown', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { NCMEC_DIR } = await import('./items.js');
+    const fake = new FakeCyberTipline({ xsdPath: XSD, transport: 'http200' });
+    const url = await fake.start();
+    try {
+      const client = new NcmecClient({
+        endpoint: url,
+        credentials: { username: 'user', password: 'pass' },
+        fetch: (u, init) => egressFetch(u, { ...init, allow }),
+      });
+      const read = (f: string) => readFileSync(join(NCMEC_DIR, f), 'utf8');
+      await expect(client.submit(read('cybertipline-tools/report-4.xml'))).rejects.toMatchObject({
+        details: { responseCode: 4100, httpStatus: 200 },
+      });
+      const id = await client.submit(read('doc-examples/01-submit-request-report.xml'));
+      const up = await client.upload(id, 'a.jpg', Buffer.from('benign stand-in bytes'));
+      const withIds = (f: string) =>
+        read(f)
+          .replace(/<reportId>\d+<\/reportId>/, `<reportId>${id}</reportId>`)
+          .replace(/<fileId>[^<]+<\/fileId>/, `<fileId>${up.fileId}</fileId>`);
+      // Passes the schema, breaks a rule (Supplemental Reported with potentialMeme).
+      await expect(client.fileinfo(withIds('cybertipline-tools/fileDetails-2.xml'))).rejects.toMatchObject({
+        details: { responseCode: 4100 },
+      });
+      await expect(
+        client.fileinfo(withIds('doc-examples/04-fileinfo-request-fileDetails.xml').replace(up.fileId, 'f'.repeat(32))),
+      ).rejects.toMatchObject({ details: { responseCode: 5002 } });
+      await client.fileinfo(withIds('doc-examples/04-fileinfo-request-fileDetails.xml'));
+      expect(await client.finish(id)).toEqual([up.fileId]);
+      await expect(client.retract(id)).rejects.toMatchObject({ details: { responseCode: 5102 } });
+      const other = await client.submit(read('doc-examples/01-submit-request-report.xml'));
+      await client.retract(other);
+      await expect(client.upload(other, 'b.jpg', Buffer.from('x'))).rejects.toMatchObject({
+        details: { responseCode: 5101 },
+      });
+      await expect(client.finish('999999')).rejects.toMatchObject({ details: { responseCode: 5001 } });
+      expect(fake.log.every((l) => /^[0-9a-f]{16}$/.test(l.requestId))).toBe(true);
+    } finally {
+      await fake.stop();
+    }
+  });
+});
