@@ -168,6 +168,7 @@ export const MIGRATIONS: readonly Migration[] = [
         state TEXT NOT NULL CHECK (state IN ('pending', 'uploaded', 'fileinfo')),
         file_id TEXT,
         md5 TEXT,
+        details TEXT,
         updated_at TEXT NOT NULL,
         PRIMARY KEY (report_id, review_id)
       )`,

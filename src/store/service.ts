@@ -182,6 +182,8 @@ export interface ReportFileRecord {
   state: ReportFileState;
   fileId: string | null;
   md5: string | null;
+  /** The fileDetails XML as sent to /fileinfo (preserved with the report). */
+  details: string | null;
   updatedAt: string;
 }
 
@@ -288,7 +290,7 @@ export interface ServiceStore {
   updateReportFile(
     reportId: number,
     reviewId: number,
-    patch: Partial<Pick<ReportFileRecord, 'state' | 'fileId' | 'md5' | 'updatedAt'>>,
+    patch: Partial<Pick<ReportFileRecord, 'state' | 'fileId' | 'md5' | 'details' | 'updatedAt'>>,
   ): Promise<void>;
   /** A reporting setting (`ncmec.profile`, `ncmec.credentials`: sealed), or undefined. */
   getReportSetting(name: string): Promise<string | undefined>;

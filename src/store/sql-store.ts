@@ -568,6 +568,7 @@ export abstract class SqlServiceStore implements ServiceStore {
       state: r.state,
       fileId: r.file_id,
       md5: r.md5,
+      details: r.details,
       updatedAt: r.updated_at,
     }));
   }
@@ -575,12 +576,13 @@ export abstract class SqlServiceStore implements ServiceStore {
   async updateReportFile(
     reportId: number,
     reviewId: number,
-    patch: Partial<Pick<ReportFileRecord, 'state' | 'fileId' | 'md5' | 'updatedAt'>>,
+    patch: Partial<Pick<ReportFileRecord, 'state' | 'fileId' | 'md5' | 'details' | 'updatedAt'>>,
   ): Promise<void> {
     const cols: [string, keyof typeof patch][] = [
       ['state', 'state'],
       ['file_id', 'fileId'],
       ['md5', 'md5'],
+      ['details', 'details'],
       ['updated_at', 'updatedAt'],
     ];
     const use = cols.filter(([, k]) => k in patch);
@@ -829,6 +831,7 @@ interface ReportFileRow {
   state: ReportFileRecord['state'];
   file_id: string | null;
   md5: string | null;
+  details: string | null;
   updated_at: string;
 }
 

@@ -92,6 +92,8 @@ describe.skipIf(!sharedAvailable).each(STORE_KINDS)('CyberTipline submission (%s
     expect(r?.remoteId).toBe(String(f?.id));
     const files = await opened.store.reportFiles(reportId);
     expect(files.map((x) => x.fileId).sort()).toEqual(f?.files.map((x) => x.fileId).sort());
+    // The report's contents as sent are preserved with it.
+    for (const x of files) expect(x.details).toContain(`<fileId>${x.fileId}</fileId>`);
   };
 
   it('runs draft → submitted → uploaded → fileinfo → finished, audited, retained 365 days', async () => {

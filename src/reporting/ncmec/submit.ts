@@ -211,7 +211,13 @@ async function reopen(ctx: SubmitContext, r: ReportRecord, ended: 'expired' | 'r
     updatedAt: at,
   });
   for (const f of await ctx.store.reportFiles(r.id)) {
-    await ctx.store.updateReportFile(r.id, f.reviewId, { state: 'pending', fileId: null, md5: null, updatedAt: at });
+    await ctx.store.updateReportFile(r.id, f.reviewId, {
+      state: 'pending',
+      fileId: null,
+      md5: null,
+      details: null,
+      updatedAt: at,
+    });
   }
   await audit(ctx, ended === 'expired' ? 'report.expired' : 'report.abandoned', r.id, {
     remoteId: r.remoteId,
@@ -358,7 +364,7 @@ export async function runNcmecReport(ctx: SubmitContext, id: number): Promise<Re
           );
           await step(`fileinfo:${item.id}`, () => ctx.client.fileinfo(xml));
           const at = clock().toISOString();
-          await ctx.store.updateReportFile(r.id, item.id, { state: 'fileinfo', updatedAt: at });
+          await ctx.store.updateReportFile(r.id, item.id, { state: 'fileinfo', details: xml, updatedAt: at });
           await ctx.store.updateReport(r.id, { inflight: null, lastChangeAt: at, lastError: null, updatedAt: at });
           await audit(ctx, 'report.fileinfo', r.id, { review: item.id, fileId: next.fileId });
         }
