@@ -109,6 +109,10 @@ describe.skipIf(!sharedAvailable).each(STORE_KINDS)('CyberTipline submission (%s
     const actions = (await opened.store.listAudit({ limit: 1000 }))
       .filter((a) => a.target === `report:${rec.id}`)
       .map((a) => a.action);
+    const submitAudit = (await opened.store.listAudit({ limit: 1000, action: 'report.submit' })).find(
+      (a) => a.target === `report:${rec.id}`,
+    );
+    expect(fake.log.map((l) => l.requestId)).toContain(submitAudit?.details.requestId);
     expect(actions).toEqual([
       'report.create',
       'report.submit',

@@ -77,6 +77,8 @@ export function isRemoteCode(e: unknown, ...codes: number[]): boolean {
 
 export class NcmecClient {
   readonly endpoint: string;
+  /** The Request-ID of the last answer (for the audit records of each step). */
+  lastRequestId: string | null = null;
   private readonly auth: string;
 
   constructor(private readonly options: ClientOptions) {
@@ -105,6 +107,7 @@ export class NcmecClient {
     });
     const rid = res.headers['request-id'];
     const requestId = (Array.isArray(rid) ? rid[0] : rid) ?? null;
+    this.lastRequestId = requestId;
     let root: XmlElement | undefined;
     try {
       root = parseXml(res.body, { maxBytes: 256 * 1024 });

@@ -316,7 +316,11 @@ export async function runNcmecReport(ctx: SubmitContext, id: number): Promise<Re
           lastError: null,
           updatedAt: at,
         });
-        await audit(ctx, 'report.submit', r.id, { remoteId, endpoint: r.endpoint });
+        await audit(ctx, 'report.submit', r.id, {
+          remoteId,
+          endpoint: r.endpoint,
+          requestId: ctx.client.lastRequestId,
+        });
       }
       continue;
     }
@@ -349,7 +353,12 @@ export async function runNcmecReport(ctx: SubmitContext, id: number): Promise<Re
             updatedAt: at,
           });
           await ctx.store.updateReport(r.id, { inflight: null, lastChangeAt: at, lastError: null, updatedAt: at });
-          await audit(ctx, 'report.upload', r.id, { review: item.id, fileId: up.fileId, md5: up.md5 });
+          await audit(ctx, 'report.upload', r.id, {
+            review: item.id,
+            fileId: up.fileId,
+            md5: up.md5,
+            requestId: ctx.client.lastRequestId,
+          });
         } else {
           const { built } = await buildValidated(
             ctx.store,
@@ -366,7 +375,11 @@ export async function runNcmecReport(ctx: SubmitContext, id: number): Promise<Re
           const at = clock().toISOString();
           await ctx.store.updateReportFile(r.id, item.id, { state: 'fileinfo', details: xml, updatedAt: at });
           await ctx.store.updateReport(r.id, { inflight: null, lastChangeAt: at, lastError: null, updatedAt: at });
-          await audit(ctx, 'report.fileinfo', r.id, { review: item.id, fileId: next.fileId });
+          await audit(ctx, 'report.fileinfo', r.id, {
+            review: item.id,
+            fileId: next.fileId,
+            requestId: ctx.client.lastRequestId,
+          });
         }
         continue;
       }
@@ -391,6 +404,7 @@ export async function runNcmecReport(ctx: SubmitContext, id: number): Promise<Re
         remoteId,
         files: ours.length,
         filesConfirmed: JSON.stringify(ours) === JSON.stringify(theirs),
+        requestId: ctx.client.lastRequestId,
       });
     } catch (e) {
       if (isRemoteCode(e, 5001)) {
@@ -440,6 +454,6 @@ export async function retractNcmecReport(ctx: SubmitContext, id: number): Promis
   }
   const at = clock().toISOString();
   await ctx.store.updateReport(r.id, { state: 'retracted', inflight: null, updatedAt: at });
-  await audit(ctx, 'report.retract', r.id, { remoteId: r.remoteId });
+  await audit(ctx, 'report.retract', r.id, { remoteId: r.remoteId, requestId: ctx.client.lastRequestId });
   return (await ctx.store.getReport(id)) as ReportRecord;
 }
