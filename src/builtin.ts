@@ -1,6 +1,6 @@
 /**
  * @module builtin
- * Ward's built-in plugin: every signal type, sniffer, extractor and inspector Ward ships with,
+ * Ward's built-in plugin: every signal type, sniffer, extractor, inspector and reporter Ward ships with,
  * one line each. A new one is a file plus a line here (or a plugin of its own: docs/plugins.md).
  */
 import { cocoReader, imageFolderReader } from './datasets/folder.js';
@@ -9,6 +9,7 @@ import { webDatasetReader } from './datasets/webdataset.js';
 import { modelInspector } from './models/inspector.js';
 import { definePlugin } from './plugin.js';
 import { imageInspector } from './provenance/inspector.js';
+import { ncaReporter, ncmecReporter } from './reporting/builtin.js';
 import { archiveSniffer } from './scan/extractors/archive.js';
 import { classifierExtractor } from './scan/extractors/classifier.js';
 import { imageSniffer, pdqExtractor } from './scan/extractors/image.js';
@@ -60,6 +61,8 @@ export const builtinPlugin = definePlugin({
   inspectors: [modelInspector, imageInspector],
   // `ward dataset audit` (src/datasets): the one whose detect() answers highest reads a dataset.
   datasetReaders: [laionReader, webDatasetReader, hfParquetReader, imageFolderReader, cocoReader],
+  // Report destinations (docs/reporting.md): the CyberTipline and the UK NCA export.
+  reporters: [ncmecReporter, ncaReporter],
   // Model training tags, titles and comments, and image prompts, go to the text screener (src/text).
   screeners: {
     trainingText: screenFindings,

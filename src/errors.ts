@@ -236,6 +236,22 @@ export const ERROR_CODES = {
     kind: 'config',
     doc: 'The secrets key (WARD_SECRET_KEY) is missing, malformed or all zeros, or a sealed secret does not open with it.',
   },
+  WARD_ERR_REPORT_INVALID: {
+    kind: 'input',
+    doc: "A report does not pass NCMEC's schema or the CyberTipline's rules beyond it (the errors name the element); nothing was sent.",
+  },
+  WARD_ERR_REPORT_REJECTED: {
+    kind: 'unavailable',
+    doc: 'The CyberTipline answered a report call with an error (HTTP status or responseCode; the code and Request-ID are in the message).',
+  },
+  WARD_ERR_REPORT_STATE: {
+    kind: 'conflict',
+    doc: 'The report is not in a state that allows this (a finished report cannot be retracted, a retracted one not resumed).',
+  },
+  WARD_ERR_REPORT_CREDENTIALS: {
+    kind: 'config',
+    doc: 'No CyberTipline credentials or reporter profile: set WARD_NCMEC_USERNAME and WARD_NCMEC_PASSWORD or store them, and give --reporter or run `ward report profile set`.',
+  },
   // config / usage
   WARD_ERR_CONFIG_INVALID: { kind: 'config', doc: 'An option or configuration value is invalid.' },
   WARD_ERR_DB_NOT_FOUND: {
@@ -250,7 +266,7 @@ export const ERROR_CODES = {
   // dependency
   WARD_ERR_DEPENDENCY_MISSING: {
     kind: 'dependency',
-    doc: 'A native or built dependency (sharp, the PDQ WebAssembly kernel, ffmpeg and ffprobe for videos, 7z-wasm for 7z and RAR, nsfwjs, face-api and TensorFlow.js for the opt-in classifiers) could not be loaded.',
+    doc: 'A native or built dependency (sharp, the PDQ WebAssembly kernel, ffmpeg and ffprobe for videos, 7z-wasm for 7z and RAR, nsfwjs, face-api and TensorFlow.js for the opt-in classifiers, xmllint from libxml2-utils for CyberTipline reports) could not be loaded.',
   },
   // internal
   WARD_ERR_INTERNAL: { kind: 'internal', doc: 'A bug in Ward. Please report it.' },

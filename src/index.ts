@@ -198,7 +198,26 @@ export {
   sniffContent,
   usePlugins,
 } from './registry.js';
-export type { Reporter } from './reporting/types.js';
+// Reporting: the CyberTipline builder, validation, client and durable submission; the NCA export.
+export { buildNcaExport, NCA_PRIORITIES, recordNcaReference, writeNcaExport } from './reporting/nca/export.js';
+export {
+  type BuildOptions,
+  buildNcmecReport,
+  parseReporterProfile,
+  type ReporterProfile,
+  type ReportFile,
+  reportFileOf,
+} from './reporting/ncmec/builder.js';
+export { NCMEC_PRODUCTION, NCMEC_TEST, NcmecClient } from './reporting/ncmec/client.js';
+export {
+  createNcmecReport,
+  retractNcmecReport,
+  runNcmecReport,
+  type SubmitContext,
+} from './reporting/ncmec/submit.js';
+export { validateBuilt, validateXml } from './reporting/ncmec/validate.js';
+export { retentionOf, setLegalHold } from './reporting/preservation.js';
+export type { Reporter, ReporterContext } from './reporting/types.js';
 // The scan pipeline: items, extractor plugins, policy, verdicts, checkpoints.
 export { Checkpoint } from './scan/checkpoint.js';
 export {

@@ -40,6 +40,7 @@ import { auditRoutes } from './routes/audit.js';
 import { bankRoutes } from './routes/banks.js';
 import { keyRoutes } from './routes/keys.js';
 import { opsRoutes } from './routes/ops.js';
+import { reportRoutes } from './routes/reports.js';
 import { reviewRoutes } from './routes/reviews.js';
 import { submitRoutes } from './routes/submit.js';
 import { uiRoutes } from './routes/ui.js';
@@ -353,7 +354,17 @@ export async function createServer(options: ServerOptions): Promise<WardServer> 
     },
   };
   // Each area is a fastify plugin; they load in this order, so /openapi.json lists the routes so.
-  const plugins = [opsRoutes, submitRoutes, bankRoutes, reviewRoutes, auditRoutes, keyRoutes, webhookRoutes, uiRoutes];
+  const plugins = [
+    opsRoutes,
+    submitRoutes,
+    bankRoutes,
+    reviewRoutes,
+    reportRoutes,
+    auditRoutes,
+    keyRoutes,
+    webhookRoutes,
+    uiRoutes,
+  ];
   for (const plugin of plugins) await app.register<RoutesOptions>(plugin, { ctx: context });
   let spec: Record<string, unknown> | undefined;
   await app.register(async (instance) => {

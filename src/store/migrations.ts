@@ -129,4 +129,56 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at)',
     ],
   },
+  {
+    version: 3,
+    name: 'reports: CyberTipline / NCA reports as durable state machines, their files, retention and holds',
+    up: [
+      // One row per report; state: draft -> submitted (remote_id) -> finished, or retracted;
+      // expired reports are re-opened in place (history keeps the old remote ids). inflight
+      // names the remote call under way (written before it is made), so a rerun knows what
+      // may have happened at the far end.
+      `CREATE TABLE reports (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        reporter TEXT NOT NULL,
+        items_key TEXT NOT NULL,
+        review_ids TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('draft', 'submitted', 'finished', 'retracted', 'exported')),
+        inflight TEXT,
+        endpoint TEXT NOT NULL DEFAULT '',
+        remote_id TEXT,
+        content TEXT NOT NULL,
+        options TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        opened_at TEXT,
+        last_change_at TEXT,
+        finished_at TEXT,
+        retain_until TEXT NOT NULL,
+        legal_hold INTEGER NOT NULL DEFAULT 0,
+        history TEXT NOT NULL DEFAULT '[]',
+        last_error TEXT,
+        external_reference TEXT
+      )`,
+      // At most one report in progress per reporter and set of review items.
+      `CREATE UNIQUE INDEX reports_active ON reports (reporter, items_key) WHERE state IN ('draft', 'submitted')`,
+      `CREATE TABLE report_files (
+        report_id INTEGER NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
+        review_id INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'uploaded', 'fileinfo')),
+        file_id TEXT,
+        md5 TEXT,
+        details TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (report_id, review_id)
+      )`,
+      'CREATE INDEX report_files_review ON report_files (review_id)',
+      // Reporting settings: the reporter profile (JSON), sealed credentials (src/secrets).
+      `CREATE TABLE report_settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      )`,
+    ],
+  },
 ];

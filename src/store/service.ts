@@ -137,6 +137,58 @@ export interface EntryRemoval {
   value: string;
 }
 
+export type ReportState = 'draft' | 'submitted' | 'finished' | 'retracted' | 'exported';
+export type ReportFileState = 'pending' | 'uploaded' | 'fileinfo';
+
+/** A report (CyberTipline or NCA export) and where its submission stands (src/reporting). */
+export interface ReportRecord {
+  id: number;
+  /** The reporter plugin: `ncmec`, `nca`. */
+  reporter: string;
+  /** The review items, sorted, joined by commas: one report in progress per set. */
+  itemsKey: string;
+  reviewIds: number[];
+  state: ReportState;
+  /** The remote call under way (written before it is made): `submit`, `upload:<review>`, ... */
+  inflight: string | null;
+  endpoint: string;
+  /** NCMEC's reportId once /submit answered. */
+  remoteId: string | null;
+  /** What is reported: the report XML, or the NCA export JSON (kept for the preservation period). */
+  content: string;
+  /** How it was built (profile, choices), JSON-able. */
+  options: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+  /** When the remote report was opened (auto-deletion: 24 h after). */
+  openedAt: string | null;
+  /** The last upload or fileinfo (auto-deletion: 1 h after). */
+  lastChangeAt: string | null;
+  finishedAt: string | null;
+  /** Evidence and contents are kept at least until then (365 days from the report). */
+  retainUntil: string;
+  legalHold: boolean;
+  /** Earlier remote reports of this one (expired or abandoned), oldest first. */
+  history: { remoteId: string | null; ended: string; at: string }[];
+  lastError: string | null;
+  /** The NCA reference number, once the operator records it. */
+  externalReference: string | null;
+}
+
+export interface ReportFileRecord {
+  reportId: number;
+  reviewId: number;
+  position: number;
+  state: ReportFileState;
+  fileId: string | null;
+  md5: string | null;
+  /** The fileDetails XML as sent to /fileinfo (preserved with the report). */
+  details: string | null;
+  updatedAt: string;
+}
+
+export type NewReportRecord = Omit<ReportRecord, 'id'>;
+
 export interface ServiceStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** The SQLite file, or the PostgreSQL URL without its password. */
@@ -221,4 +273,28 @@ export interface ServiceStore {
     patch: Partial<Omit<DeliveryRecord, 'id' | 'webhookId' | 'event' | 'payload'>>,
   ): Promise<void>;
   listDeliveries(options: { webhookId?: number; status?: DeliveryStatus; limit: number }): Promise<DeliveryRecord[]>;
+  // Reports (src/reporting): durable submission state
+  /** Inserts a report and its files; undefined when one is already in progress for the same items. */
+  insertReport(report: NewReportRecord): Promise<ReportRecord | undefined>;
+  getReport(id: number): Promise<ReportRecord | undefined>;
+  /** The report in progress (draft or submitted) for a reporter and set of items. */
+  activeReport(reporter: string, itemsKey: string): Promise<ReportRecord | undefined>;
+  listReports(options: { afterId?: number; limit: number; reviewId?: number }): Promise<ReportRecord[]>;
+  /** Applies a patch when the report is still in `expected` state (and in-flight marker, when given); false otherwise. */
+  updateReport(
+    id: number,
+    patch: Partial<Omit<ReportRecord, 'id' | 'reporter' | 'itemsKey' | 'reviewIds' | 'createdAt'>>,
+    expected?: { state?: ReportState; inflight?: string | null },
+  ): Promise<boolean>;
+  reportFiles(reportId: number): Promise<ReportFileRecord[]>;
+  updateReportFile(
+    reportId: number,
+    reviewId: number,
+    patch: Partial<Pick<ReportFileRecord, 'state' | 'fileId' | 'md5' | 'details' | 'updatedAt'>>,
+  ): Promise<void>;
+  /** A reporting setting (`ncmec.profile`, `ncmec.credentials`: sealed), or undefined. */
+  getReportSetting(name: string): Promise<string | undefined>;
+  putReportSetting(name: string, value: string, at: string): Promise<void>;
+  /** Keeps evidence until at least `until` (a reported item's preservation). */
+  retainEvidence(ids: readonly string[], until: string): Promise<void>;
 }

@@ -16,7 +16,11 @@ import type {
   DeliveryStatus,
   EntryRemoval,
   EvidenceRecord,
+  NewReportRecord,
   NewReviewItem,
+  ReportFileRecord,
+  ReportRecord,
+  ReportState,
   ReviewDecision,
   ReviewItem,
   ReviewStatus,
@@ -415,7 +419,196 @@ export abstract class SqlServiceStore implements ServiceStore {
   }
 
   async purgeEvidence(now: string): Promise<number> {
-    return this.db.run('DELETE FROM evidence WHERE expires_at <= ?', [now]);
+    // Evidence of a reported item under legal hold stays, whatever its expiry.
+    return this.db.run(
+      `DELETE FROM evidence WHERE expires_at <= ? AND id NOT IN (
+         SELECT r.evidence_id FROM review_items r JOIN report_files f ON f.review_id = r.id
+         JOIN reports p ON p.id = f.report_id WHERE p.legal_hold = 1 AND r.evidence_id IS NOT NULL)`,
+      [now],
+    );
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Reports
+
+  async insertReport(r: NewReportRecord): Promise<ReportRecord | undefined> {
+    return this.db.transaction(async (tx) => {
+      const existing = await tx.get<ReportRow>(
+        "SELECT * FROM reports WHERE reporter = ? AND items_key = ? AND state IN ('draft', 'submitted')",
+        [r.reporter, r.itemsKey],
+      );
+      if (existing) return undefined;
+      const row = (await tx.get<ReportRow>(
+        `INSERT INTO reports (reporter, items_key, review_ids, state, inflight, endpoint, remote_id, content, options,
+           created_at, updated_at, opened_at, last_change_at, finished_at, retain_until, legal_hold, history, last_error,
+           external_reference)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        [
+          r.reporter,
+          r.itemsKey,
+          JSON.stringify(r.reviewIds),
+          r.state,
+          r.inflight,
+          r.endpoint,
+          r.remoteId,
+          r.content,
+          JSON.stringify(r.options),
+          r.createdAt,
+          r.updatedAt,
+          r.openedAt,
+          r.lastChangeAt,
+          r.finishedAt,
+          r.retainUntil,
+          r.legalHold ? 1 : 0,
+          JSON.stringify(r.history),
+          r.lastError,
+          r.externalReference,
+        ],
+      )) as ReportRow;
+      let position = 0;
+      for (const reviewId of r.reviewIds) {
+        await tx.run(
+          "INSERT INTO report_files (report_id, review_id, position, state, updated_at) VALUES (?, ?, ?, 'pending', ?)",
+          [row.id, reviewId, position++, r.createdAt],
+        );
+      }
+      return toReport(row);
+    });
+  }
+
+  async getReport(id: number): Promise<ReportRecord | undefined> {
+    const row = await this.db.get<ReportRow>('SELECT * FROM reports WHERE id = ?', [id]);
+    return row ? toReport(row) : undefined;
+  }
+
+  async activeReport(reporter: string, itemsKey: string): Promise<ReportRecord | undefined> {
+    const row = await this.db.get<ReportRow>(
+      "SELECT * FROM reports WHERE reporter = ? AND items_key = ? AND state IN ('draft', 'submitted')",
+      [reporter, itemsKey],
+    );
+    return row ? toReport(row) : undefined;
+  }
+
+  async listReports(options: { afterId?: number; limit: number; reviewId?: number }): Promise<ReportRecord[]> {
+    const rows =
+      options.reviewId === undefined
+        ? await this.db.all<ReportRow>('SELECT * FROM reports WHERE id > ? ORDER BY id LIMIT ?', [
+            options.afterId ?? 0,
+            options.limit,
+          ])
+        : await this.db.all<ReportRow>(
+            'SELECT * FROM reports WHERE id > ? AND id IN (SELECT report_id FROM report_files WHERE review_id = ?) ORDER BY id LIMIT ?',
+            [options.afterId ?? 0, options.reviewId, options.limit],
+          );
+    return rows.map(toReport);
+  }
+
+  async updateReport(
+    id: number,
+    patch: Partial<Omit<ReportRecord, 'id' | 'reporter' | 'itemsKey' | 'reviewIds' | 'createdAt'>>,
+    expected: { state?: ReportState; inflight?: string | null } = {},
+  ): Promise<boolean> {
+    const cols: Record<string, keyof ReportRecord> = {
+      state: 'state',
+      inflight: 'inflight',
+      endpoint: 'endpoint',
+      remote_id: 'remoteId',
+      content: 'content',
+      options: 'options',
+      updated_at: 'updatedAt',
+      opened_at: 'openedAt',
+      last_change_at: 'lastChangeAt',
+      finished_at: 'finishedAt',
+      retain_until: 'retainUntil',
+      legal_hold: 'legalHold',
+      history: 'history',
+      last_error: 'lastError',
+      external_reference: 'externalReference',
+    };
+    const sets: string[] = [];
+    const params: (string | number | null)[] = [];
+    for (const [col, key] of Object.entries(cols)) {
+      if (!(key in patch)) continue;
+      const v = (patch as Record<string, unknown>)[key];
+      sets.push(`${col} = ?`);
+      params.push(
+        key === 'options' || key === 'history'
+          ? JSON.stringify(v)
+          : key === 'legalHold'
+            ? v
+              ? 1
+              : 0
+            : (v as string | null),
+      );
+    }
+    if (sets.length === 0) return true;
+    let where = 'id = ?';
+    params.push(id);
+    if (expected.state !== undefined) {
+      where += ' AND state = ?';
+      params.push(expected.state);
+    }
+    if (expected.inflight !== undefined) {
+      if (expected.inflight === null) where += ' AND inflight IS NULL';
+      else {
+        where += ' AND inflight = ?';
+        params.push(expected.inflight);
+      }
+    }
+    return (await this.db.run(`UPDATE reports SET ${sets.join(', ')} WHERE ${where}`, params)) > 0;
+  }
+
+  async reportFiles(reportId: number): Promise<ReportFileRecord[]> {
+    const rows = await this.db.all<ReportFileRow>('SELECT * FROM report_files WHERE report_id = ? ORDER BY position', [
+      reportId,
+    ]);
+    return rows.map((r) => ({
+      reportId: Number(r.report_id),
+      reviewId: Number(r.review_id),
+      position: Number(r.position),
+      state: r.state,
+      fileId: r.file_id,
+      md5: r.md5,
+      details: r.details,
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  async updateReportFile(
+    reportId: number,
+    reviewId: number,
+    patch: Partial<Pick<ReportFileRecord, 'state' | 'fileId' | 'md5' | 'details' | 'updatedAt'>>,
+  ): Promise<void> {
+    const cols: [string, keyof typeof patch][] = [
+      ['state', 'state'],
+      ['file_id', 'fileId'],
+      ['md5', 'md5'],
+      ['details', 'details'],
+      ['updated_at', 'updatedAt'],
+    ];
+    const use = cols.filter(([, k]) => k in patch);
+    if (use.length === 0) return;
+    await this.db.run(
+      `UPDATE report_files SET ${use.map(([c]) => `${c} = ?`).join(', ')} WHERE report_id = ? AND review_id = ?`,
+      [...use.map(([, k]) => (patch[k] ?? null) as string | null), reportId, reviewId],
+    );
+  }
+
+  async getReportSetting(name: string): Promise<string | undefined> {
+    return (await this.db.get<{ value: string }>('SELECT value FROM report_settings WHERE name = ?', [name]))?.value;
+  }
+
+  async putReportSetting(name: string, value: string, at: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.run('DELETE FROM report_settings WHERE name = ?', [name]);
+      await tx.run('INSERT INTO report_settings (name, value, updated_at) VALUES (?, ?, ?)', [name, value, at]);
+    });
+  }
+
+  async retainEvidence(ids: readonly string[], until: string): Promise<void> {
+    for (const id of ids) {
+      await this.db.run('UPDATE evidence SET expires_at = ? WHERE id = ? AND expires_at < ?', [until, id, until]);
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -582,6 +775,65 @@ function toAudit(r: AuditRow): AuditRecord {
     prevHash: r.prev_hash,
     hash: r.hash,
   };
+}
+
+interface ReportRow {
+  id: number;
+  reporter: string;
+  items_key: string;
+  review_ids: string;
+  state: ReportState;
+  inflight: string | null;
+  endpoint: string;
+  remote_id: string | null;
+  content: string;
+  options: string;
+  created_at: string;
+  updated_at: string;
+  opened_at: string | null;
+  last_change_at: string | null;
+  finished_at: string | null;
+  retain_until: string;
+  legal_hold: number;
+  history: string;
+  last_error: string | null;
+  external_reference: string | null;
+}
+
+function toReport(r: ReportRow): ReportRecord {
+  return {
+    id: Number(r.id),
+    reporter: r.reporter,
+    itemsKey: r.items_key,
+    reviewIds: JSON.parse(r.review_ids),
+    state: r.state,
+    inflight: r.inflight,
+    endpoint: r.endpoint,
+    remoteId: r.remote_id,
+    content: r.content,
+    options: JSON.parse(r.options),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    openedAt: r.opened_at,
+    lastChangeAt: r.last_change_at,
+    finishedAt: r.finished_at,
+    retainUntil: r.retain_until,
+    legalHold: Number(r.legal_hold) === 1,
+    history: JSON.parse(r.history),
+    lastError: r.last_error,
+    externalReference: r.external_reference,
+  };
+}
+
+interface ReportFileRow {
+  report_id: number;
+  review_id: number;
+  position: number;
+  state: ReportFileRecord['state'];
+  file_id: string | null;
+  md5: string | null;
+  details: string | null;
+  updated_at: string;
 }
 
 interface ReviewRow {

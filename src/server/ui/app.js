@@ -240,7 +240,103 @@ function renderItem(item) {
   const decided = item.status === 'confirmed' || item.status === 'dismissed';
   for (const b of document.querySelectorAll('#decide button')) b.disabled = decided;
   renderMedia(item);
+  renderReport(item);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Report (confirmed items): the CyberTipline report's pre-filled fields for the reviewer to
+// check, schema errors by element, then submission; the retention of the item's reports.
+
+function reportChoices(item) {
+  const choice = {};
+  if ($('report-class').value) choice.industryClassification = $('report-class').value;
+  const annotations = $('report-annotations')
+    .value.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (annotations.length > 0) choice.annotations = annotations;
+  return { reviewIds: [item.id], choices: { [String(item.id)]: choice } };
+}
+
+async function renderReport(item) {
+  const section = $('report');
+  section.hidden = item.status !== 'confirmed';
+  $('report-fields').replaceChildren();
+  $('report-errors').replaceChildren();
+  $('report-result').textContent = '';
+  $('report-submit').disabled = true;
+  if (section.hidden) return;
+  try {
+    const r = await api(`/v1/reports?reviewId=${item.id}`);
+    const ret = r.retention;
+    $('report-retention').textContent =
+      r.reports.length === 0
+        ? 'Not reported yet.'
+        : `Reports: ${r.reports.map((x) => `#${x.id} ${x.reporter} ${x.state}`).join(', ')} · evidence and contents kept until ${ret.retainUntil}${ret.legalHold ? ' (legal hold)' : ''}`;
+  } catch (err) {
+    $('report-retention').textContent = `${err.code || 'error'}: ${err.message}`;
+  }
+}
+
+async function checkReport() {
+  const item = state.item;
+  if (!item) return;
+  $('report-errors').replaceChildren();
+  try {
+    const b = await api('/v1/reports/ncmec/build', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(reportChoices(item)),
+    });
+    const f = b.files[0]?.prefilled || {};
+    const rows = [
+      ['MD5', f.md5],
+      ['SHA-1', f.sha1],
+      ['PDQ', f.pdq],
+      ['Viewed by a person (fileViewedByEsp)', String(f.viewedByPerson)],
+      ['Generative AI', String(f.generativeAi)],
+      ['Models named', (f.models || []).map((m) => m.name).join(', ')],
+      ['Model bank matches', (f.modelBankMatches || []).join('; ')],
+      ['Classification', f.choices?.industryClassification],
+      ['Annotations', (f.choices?.annotations || []).join(', ')],
+      ['Uploader', f.metadata?.uploader ? JSON.stringify(f.metadata.uploader) : ''],
+    ];
+    $('report-fields').replaceChildren(
+      ...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, el('code', {}, v || '—'))]),
+    );
+    $('report-errors').replaceChildren(
+      ...b.errors.flatMap((d) =>
+        d.errors.map((e) => el('li', {}, `${d.document}: element ${e.element || '?'}: ${e.message}`)),
+      ),
+    );
+    $('report-submit').disabled = !b.valid;
+    $('report-result').textContent = b.valid ? 'The report passes the schema. Check the fields, then submit.' : '';
+  } catch (err) {
+    $('report-result').textContent = `${err.code || 'error'}: ${err.message}`;
+  }
+}
+
+async function submitReport() {
+  const item = state.item;
+  if (!item) return;
+  $('report-submit').disabled = true;
+  $('report-result').textContent = 'Submitting…';
+  try {
+    const r = await api('/v1/reports/ncmec', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(reportChoices(item)),
+    });
+    $('report-result').textContent = `Report #${r.id}: ${r.state}${r.remoteId ? ` (CyberTipline ${r.remoteId})` : ''}`;
+    await renderReport(item);
+    $('report-result').textContent = `Report #${r.id}: ${r.state}${r.remoteId ? ` (CyberTipline ${r.remoteId})` : ''}`;
+  } catch (err) {
+    $('report-result').textContent = `${err.code || 'error'}: ${err.message}`;
+  }
+}
+
+$('report-check').addEventListener('click', checkReport);
+$('report-submit').addEventListener('click', submitReport);
 
 function renderMedia(item) {
   const img = $('media-img');
