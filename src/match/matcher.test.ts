@@ -333,6 +333,18 @@ describe.each([
     store.close();
   });
 
+  it('confirms a compact-index candidate against the stored value: the same first 160 bits are not a match', async () => {
+    const store = open();
+    const a = createHash('sha256').update('a').digest('hex');
+    const twin = a.slice(0, 40) + (a[40] === '0' ? '1' : '0') + a.slice(41); // differs after bit 160
+    await bank(store, 'exact', [['sha256', a, ['a']]]);
+    const m = Matcher.open(store, { snapshotDir: null });
+    expect(m.hits({ sha256: twin }).hits.size).toBe(1); // the index's candidate...
+    expect(m.match({ sha256: twin }).matches).toEqual([]); // ...is not the entry
+    expect(m.match({ sha256: a }).matches.map((x) => x.value)).toEqual([a]);
+    store.close();
+  });
+
   it('matches the prefix forms tools print (AutoV2, 12-hex AutoV3) against full values in the bank', async () => {
     const store = open();
     const sha = createHash('sha256').update(randomBytes(100)).digest('hex');

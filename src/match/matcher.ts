@@ -109,6 +109,8 @@ interface HitInfo {
   distance: number;
   transform?: string;
   detail?: HitDetail;
+  /** The query, kept when the index asks for the hit to be confirmed against the entry's value. */
+  confirm?: unknown;
 }
 
 /** The queries an item's signals make, and what was skipped or too weak. */
@@ -255,12 +257,16 @@ export class Matcher {
         index.search(q.query, radiusOf(type, l.bank, options), (id, distance, detail) => {
           const prev = hits.get(id);
           if (prev && prev.distance <= distance) return;
+          // An index that keeps only part of each value (the compact exact index: 160 bits of a
+          // 256-bit hash) reports candidates to confirm against the stored value in resolve().
+          const { confirm, ...rest } = detail ?? {};
           hits.set(id, {
             bank: l,
             signal: q.target,
             distance,
             ...(q.transform !== undefined ? { transform: q.transform } : {}),
-            ...(detail ? { detail } : {}),
+            ...(Object.keys(rest).length > 0 ? { detail: rest } : {}),
+            ...(confirm === true ? { confirm: q.query } : {}),
           });
         });
       }
@@ -276,6 +282,7 @@ export class Matcher {
     for (const [id, h] of hits) {
       const entry = entries.get(id);
       if (!entry) continue; // deleted since the index was loaded
+      if (h.confirm !== undefined && !confirmed(h.confirm, entry.value)) continue;
       const hit: MatchHit = {
         bank: h.bank.bank.name,
         signal: h.signal,
@@ -303,6 +310,16 @@ export class Matcher {
     const suppressedBy = suppressed.length > 0 ? negative : [];
     return { matches, suppressedBy, suppressed, skipped };
   }
+}
+
+/** Whether an entry's full value answers a query (an exact value or a `{prefix}`). */
+function confirmed(query: unknown, value: string): boolean {
+  if (typeof query === 'string') return value === query;
+  if (typeof query === 'object' && query !== null && typeof (query as { prefix?: unknown }).prefix === 'string') {
+    const p = (query as { prefix: string }).prefix;
+    return value.length > p.length && value.startsWith(p);
+  }
+  return false;
 }
 
 /** vPDQ's percentages as the hit's own fields (the NDJSON contract); anything else under `detail`. */
