@@ -129,4 +129,12 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at)',
     ],
   },
+  {
+    version: 3,
+    name: 'service: the child-safety data permission of API keys',
+    up: [
+      // Evidence media, prompts and report contents: only keys holding this see them (issue 14).
+      'ALTER TABLE api_keys ADD COLUMN child_safety INTEGER NOT NULL DEFAULT 0',
+    ],
+  },
 ];

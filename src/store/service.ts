@@ -23,6 +23,8 @@ export interface ApiKeyRecord {
   rateLimit: number | null;
   /** Bucket size (null: the service default). */
   burst: number | null;
+  /** The child-safety data permission: evidence media, prompts and report contents (migration 3). */
+  childSafety: boolean;
   createdAt: string;
   revokedAt: string | null;
 }
@@ -182,6 +184,8 @@ export interface ServiceStore {
     beforeSeq?: number;
     limit: number;
     action?: string;
+    /** Only records about this target (`review:<id>`, `bank:<name>`, `key:<id>`…). */
+    target?: string;
     /** Newest first (default: oldest first, or newest first when only beforeSeq is given). */
     newestFirst?: boolean;
   }): Promise<AuditRecord[]>;

@@ -236,8 +236,18 @@ export abstract class SqlServiceStore implements ServiceStore {
 
   async insertKey(key: ApiKeyRecord): Promise<void> {
     await this.db.run(
-      'INSERT INTO api_keys (id, hash, role, name, rate_limit, burst, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      [key.id, key.hash, key.role, key.name, key.rateLimit, key.burst, key.createdAt, key.revokedAt],
+      'INSERT INTO api_keys (id, hash, role, name, rate_limit, burst, child_safety, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [
+        key.id,
+        key.hash,
+        key.role,
+        key.name,
+        key.rateLimit,
+        key.burst,
+        key.childSafety ? 1 : 0,
+        key.createdAt,
+        key.revokedAt,
+      ],
     );
   }
 
@@ -296,6 +306,7 @@ export abstract class SqlServiceStore implements ServiceStore {
     beforeSeq?: number;
     limit: number;
     action?: string;
+    target?: string;
     newestFirst?: boolean;
   }): Promise<AuditRecord[]> {
     const where: string[] = [];
@@ -313,6 +324,10 @@ export abstract class SqlServiceStore implements ServiceStore {
     if (options.action !== undefined) {
       where.push('action = ?');
       params.push(options.action);
+    }
+    if (options.target !== undefined) {
+      where.push('target = ?');
+      params.push(options.target);
     }
     params.push(options.limit);
     // Newest first when asked, or when paging backwards (beforeSeq alone); else oldest first.
@@ -536,6 +551,7 @@ interface KeyRow {
   name: string;
   rate_limit: number | null;
   burst: number | null;
+  child_safety: number | string | boolean;
   created_at: string;
   revoked_at: string | null;
 }
@@ -548,6 +564,7 @@ function toKey(r: KeyRow): ApiKeyRecord {
     name: r.name,
     rateLimit: r.rate_limit === null ? null : Number(r.rate_limit),
     burst: r.burst === null ? null : Number(r.burst),
+    childSafety: Number(r.child_safety) === 1 || r.child_safety === true,
     createdAt: r.created_at,
     revokedAt: r.revoked_at,
   };
