@@ -5,6 +5,8 @@
  * audit record queryable per review item (`/v1/audit?action=evidence.reveal&target=review:<id>`).
  * The image is a benign synthetic scene with a benign generation prompt in its PNG metadata.
  */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sceneImage } from '../../src/demo/images.js';
@@ -13,9 +15,21 @@ import { createServer, type WardServer } from '../../src/server/app.js';
 import { EvidenceStore } from '../../src/server/evidence.js';
 import { REDACTED } from '../../src/server/review.js';
 import { hashImage } from '../../src/signals/image.js';
+import { PROJECT_ROOT } from '../helpers/fixtures.js';
 import { tEXt, withChunks } from '../provenance/build.js';
 import { type Harness, startHarness } from './harness.js';
-import { STORE_KINDS, skipUnavailable } from './stores.js';
+import { openStore, STORE_KINDS, skipUnavailable } from './stores.js';
+
+/** The built CLI (npm run build). */
+function ward(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string }> {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'ward.js'), ...args], {
+    env: { ...process.env, DATABASE_URL: '', WARD_DB: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout })));
+}
 
 // biome-ignore lint/suspicious/noExplicitAny: answers are checked by expect
 type Json = any;
@@ -159,5 +173,32 @@ describe.each(STORE_KINDS)('the child-safety data permission on %s', (kind) => {
     expect((await call(h.keys.analyst, 'POST', `/v1/reviews/${id + 1000}/evidence/reveal`, {})).status).toBe(404);
     // The chain still verifies.
     expect((await call(h.keys.analyst, 'GET', '/v1/audit/verify')).body.data.verified).toBe(true);
+  });
+
+  it('ward keys create --child-safety grants it (stored with the key); without the flag the key has none', async () => {
+    const opened = await openStore(kind);
+    try {
+      const { env, args } = opened;
+      const withIt = await ward(
+        ['keys', 'create', '--role', 'analyst', '--child-safety', '--format', 'json', ...args],
+        env,
+      );
+      expect(withIt.code).toBe(0);
+      const made = JSON.parse(withIt.stdout);
+      expect(made.childSafety).toBe(true);
+      const without = JSON.parse(
+        (await ward(['keys', 'create', '--role', 'admin', '--format', 'json', ...args], env)).stdout,
+      );
+      expect(without.childSafety).toBe(false);
+      expect((await opened.store.getKey(made.id))?.childSafety).toBe(true);
+      expect((await opened.store.getKey(without.id))?.childSafety).toBe(false);
+      const listed = (await ward(['keys', 'list', '--format', 'ndjson', ...args], env)).stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(listed.find((k) => k.id === made.id).childSafety).toBe(true);
+    } finally {
+      await opened.drop();
+    }
   });
 });
