@@ -215,6 +215,8 @@ export interface ServiceStore {
   insertWebhook(hook: Omit<WebhookRecord, 'id'>): Promise<WebhookRecord>;
   listWebhooks(): Promise<WebhookRecord[]>;
   deleteWebhook(id: number): Promise<boolean>;
+  /** Many deliveries in one transaction (optional: the dispatcher falls back to enqueueDelivery). */
+  enqueueDeliveries?(deliveries: DeliveryRecord[]): Promise<void>;
   enqueueDelivery(delivery: DeliveryRecord): Promise<void>;
   /** Pending deliveries due at `now`, oldest first. */
   dueDeliveries(now: string, limit: number): Promise<DeliveryRecord[]>;

@@ -460,23 +460,15 @@ export abstract class SqlServiceStore implements ServiceStore {
   }
 
   async enqueueDelivery(d: DeliveryRecord): Promise<void> {
-    await this.db.run(
-      `INSERT INTO webhook_deliveries (id, webhook_id, event, payload, status, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        d.id,
-        d.webhookId,
-        d.event,
-        d.payload,
-        d.status,
-        d.attempts,
-        d.nextAttemptAt,
-        d.lastStatus,
-        d.lastError,
-        d.createdAt,
-        d.deliveredAt,
-      ],
-    );
+    await this.db.run(DELIVERY_INSERT, deliveryParams(d));
+  }
+
+  /** Many deliveries in one transaction (one commit for a flush of the dispatcher's queue). */
+  async enqueueDeliveries(ds: DeliveryRecord[]): Promise<void> {
+    if (ds.length === 0) return;
+    await this.db.transaction(async (tx) => {
+      for (const d of ds) await tx.run(DELIVERY_INSERT, deliveryParams(d));
+    });
   }
 
   async dueDeliveries(now: string, limit: number): Promise<DeliveryRecord[]> {
@@ -542,6 +534,25 @@ export abstract class SqlServiceStore implements ServiceStore {
     );
     return rows.map(toDelivery);
   }
+}
+
+const DELIVERY_INSERT = `INSERT INTO webhook_deliveries (id, webhook_id, event, payload, status, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+function deliveryParams(d: DeliveryRecord): SqlValue[] {
+  return [
+    d.id,
+    d.webhookId,
+    d.event,
+    d.payload,
+    d.status,
+    d.attempts,
+    d.nextAttemptAt,
+    d.lastStatus,
+    d.lastError,
+    d.createdAt,
+    d.deliveredAt,
+  ];
 }
 
 interface KeyRow {

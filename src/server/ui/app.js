@@ -132,6 +132,7 @@ for (const id of ['set-grey', 'set-mute']) $(id).addEventListener('change', save
 $('settings-open').addEventListener('click', () => $('settings').showModal());
 
 function show(view) {
+  if (!state.me) return; // nothing to show before sign-in (the nav is hidden then too)
   $('queue-view').hidden = view !== 'queue';
   $('audit-view').hidden = view !== 'audit';
   for (const b of document.querySelectorAll('button.tab')) b.classList.toggle('active', b.dataset.view === view);
