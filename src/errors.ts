@@ -182,7 +182,7 @@ export const ERROR_CODES = {
   },
   WARD_ERR_FORBIDDEN: {
     kind: 'forbidden',
-    doc: "The API key's role may not use this route.",
+    doc: "The API key's role may not use this route, or the route needs the child-safety data permission the key lacks.",
   },
   WARD_ERR_RATE_LIMITED: {
     kind: 'rate_limit',

@@ -23,7 +23,14 @@ export interface NewKey {
 }
 
 /** Makes a key and its record (not yet stored). */
-export function generateKey(role: Role, name = '', limits: { rate?: number; burst?: number } = {}): NewKey {
+export interface KeyOptions {
+  rate?: number;
+  burst?: number;
+  /** The child-safety data permission (evidence media, prompts, report contents); default false. */
+  childSafety?: boolean;
+}
+
+export function generateKey(role: Role, name = '', limits: KeyOptions = {}): NewKey {
   if (!ROLES.includes(role)) {
     throw new WardError(
       'WARD_ERR_CONFIG_INVALID',
@@ -43,6 +50,7 @@ export function generateKey(role: Role, name = '', limits: { rate?: number; burs
       name: name.slice(0, 200),
       rateLimit: limits.rate ?? null,
       burst: limits.burst ?? null,
+      childSafety: limits.childSafety === true,
       createdAt: new Date().toISOString(),
       revokedAt: null,
     },
@@ -50,12 +58,7 @@ export function generateKey(role: Role, name = '', limits: { rate?: number; burs
 }
 
 /** Creates and stores a key; returns it once. */
-export async function createKey(
-  store: ServiceStore,
-  role: Role,
-  name = '',
-  limits: { rate?: number; burst?: number } = {},
-): Promise<NewKey> {
+export async function createKey(store: ServiceStore, role: Role, name = '', limits: KeyOptions = {}): Promise<NewKey> {
   const made = generateKey(role, name, limits);
   await store.insertKey(made.record);
   return made;
@@ -67,6 +70,8 @@ export interface Principal {
   name: string;
   rateLimit: number | null;
   burst: number | null;
+  /** Holds the child-safety data permission (see ApiKeyRecord.childSafety). */
+  childSafety: boolean;
 }
 
 /** Checks Bearer keys against the store, caching verified ones for `ttlMs`. */
@@ -107,7 +112,14 @@ export class KeyVerifier {
         hash: record?.hash ?? '',
         principal:
           record && record.revokedAt === null
-            ? { keyId: id, role: record.role, name: record.name, rateLimit: record.rateLimit, burst: record.burst }
+            ? {
+                keyId: id,
+                role: record.role,
+                name: record.name,
+                rateLimit: record.rateLimit,
+                burst: record.burst,
+                childSafety: record.childSafety,
+              }
             : undefined,
         until: now + this.ttlMs,
       };

@@ -45,6 +45,52 @@ export function publicReview(item: ReviewItem, evidenceEnabled: boolean) {
   };
 }
 
+export const REDACTED = '[redacted: needs the child-safety data permission]';
+const SENSITIVE_KEYS = new Set(['prompt', 'negativePrompt', 'text', 'excerpt']);
+
+/** A copy of `value` with every prompt (and screened text) string replaced by REDACTED. */
+function redactDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactDeep);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = SENSITIVE_KEYS.has(k) && typeof v === 'string' ? REDACTED : redactDeep(v);
+  }
+  return out;
+}
+
+/**
+ * A review item as a key may see it: without the child-safety data permission, the prompts and
+ * screened texts in its findings are redacted (`redacted: true`) and its evidence is not offered.
+ */
+export function reviewFor(
+  item: ReviewItem,
+  evidenceEnabled: boolean,
+  principal: { childSafety: boolean } | undefined,
+): ReturnType<typeof publicReview> & { redacted: boolean } {
+  const shown = publicReview(item, evidenceEnabled);
+  if (principal?.childSafety) return { ...shown, redacted: false };
+  return {
+    ...shown,
+    report: redactDeep(shown.report) as typeof shown.report,
+    evidence: shown.evidence.available
+      ? { available: false, reason: 'A copy is kept, but viewing it needs the child-safety data permission' }
+      : shown.evidence,
+    redacted: true,
+  };
+}
+
+/** Throws WARD_ERR_FORBIDDEN unless the request's key holds the child-safety data permission. */
+export function requireChildSafety(principal: { childSafety: boolean } | undefined): void {
+  if (!principal?.childSafety) {
+    throw new WardError(
+      'WARD_ERR_FORBIDDEN',
+      'Evidence media needs the child-safety data permission (ward keys create --child-safety)',
+      { permission: 'child-safety' },
+    );
+  }
+}
+
 export async function getReview(ctx: ServerContext, id: number): Promise<ReviewItem> {
   const item = await ctx.store.getReview(id);
   if (!item) throw new WardError('WARD_ERR_NOT_FOUND', `No review item ${id}`);

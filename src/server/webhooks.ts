@@ -165,7 +165,8 @@ export class WebhookDispatcher {
     const batch = this.queue;
     this.queue = [];
     this.flushing = (async () => {
-      for (const d of batch) await this.store.enqueueDelivery(d);
+      if (this.store.enqueueDeliveries) await this.store.enqueueDeliveries(batch);
+      else for (const d of batch) await this.store.enqueueDelivery(d);
     })().finally(() => {
       this.flushing = undefined;
     });

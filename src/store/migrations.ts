@@ -181,4 +181,12 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 4,
+    name: 'service: the child-safety data permission of API keys',
+    up: [
+      // Evidence media, prompts and report contents: only keys holding this see them (issue 14).
+      'ALTER TABLE api_keys ADD COLUMN child_safety INTEGER NOT NULL DEFAULT 0',
+    ],
+  },
 ];

@@ -23,6 +23,8 @@ export interface ApiKeyRecord {
   rateLimit: number | null;
   /** Bucket size (null: the service default). */
   burst: number | null;
+  /** The child-safety data permission: evidence media, prompts and report contents (migration 3). */
+  childSafety: boolean;
   createdAt: string;
   revokedAt: string | null;
 }
@@ -234,6 +236,8 @@ export interface ServiceStore {
     beforeSeq?: number;
     limit: number;
     action?: string;
+    /** Only records about this target (`review:<id>`, `bank:<name>`, `key:<id>`…). */
+    target?: string;
     /** Newest first (default: oldest first, or newest first when only beforeSeq is given). */
     newestFirst?: boolean;
   }): Promise<AuditRecord[]>;
@@ -263,6 +267,8 @@ export interface ServiceStore {
   insertWebhook(hook: Omit<WebhookRecord, 'id'>): Promise<WebhookRecord>;
   listWebhooks(): Promise<WebhookRecord[]>;
   deleteWebhook(id: number): Promise<boolean>;
+  /** Many deliveries in one transaction (optional: the dispatcher falls back to enqueueDelivery). */
+  enqueueDeliveries?(deliveries: DeliveryRecord[]): Promise<void>;
   enqueueDelivery(delivery: DeliveryRecord): Promise<void>;
   /** Pending deliveries due at `now`, oldest first. */
   dueDeliveries(now: string, limit: number): Promise<DeliveryRecord[]>;

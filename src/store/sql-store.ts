@@ -240,8 +240,18 @@ export abstract class SqlServiceStore implements ServiceStore {
 
   async insertKey(key: ApiKeyRecord): Promise<void> {
     await this.db.run(
-      'INSERT INTO api_keys (id, hash, role, name, rate_limit, burst, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      [key.id, key.hash, key.role, key.name, key.rateLimit, key.burst, key.createdAt, key.revokedAt],
+      'INSERT INTO api_keys (id, hash, role, name, rate_limit, burst, child_safety, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [
+        key.id,
+        key.hash,
+        key.role,
+        key.name,
+        key.rateLimit,
+        key.burst,
+        key.childSafety ? 1 : 0,
+        key.createdAt,
+        key.revokedAt,
+      ],
     );
   }
 
@@ -300,6 +310,7 @@ export abstract class SqlServiceStore implements ServiceStore {
     beforeSeq?: number;
     limit: number;
     action?: string;
+    target?: string;
     newestFirst?: boolean;
   }): Promise<AuditRecord[]> {
     const where: string[] = [];
@@ -317,6 +328,10 @@ export abstract class SqlServiceStore implements ServiceStore {
     if (options.action !== undefined) {
       where.push('action = ?');
       params.push(options.action);
+    }
+    if (options.target !== undefined) {
+      where.push('target = ?');
+      params.push(options.target);
     }
     params.push(options.limit);
     // Newest first when asked, or when paging backwards (beforeSeq alone); else oldest first.
@@ -638,23 +653,15 @@ export abstract class SqlServiceStore implements ServiceStore {
   }
 
   async enqueueDelivery(d: DeliveryRecord): Promise<void> {
-    await this.db.run(
-      `INSERT INTO webhook_deliveries (id, webhook_id, event, payload, status, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        d.id,
-        d.webhookId,
-        d.event,
-        d.payload,
-        d.status,
-        d.attempts,
-        d.nextAttemptAt,
-        d.lastStatus,
-        d.lastError,
-        d.createdAt,
-        d.deliveredAt,
-      ],
-    );
+    await this.db.run(DELIVERY_INSERT, deliveryParams(d));
+  }
+
+  /** Many deliveries in one transaction (one commit for a flush of the dispatcher's queue). */
+  async enqueueDeliveries(ds: DeliveryRecord[]): Promise<void> {
+    if (ds.length === 0) return;
+    await this.db.transaction(async (tx) => {
+      for (const d of ds) await tx.run(DELIVERY_INSERT, deliveryParams(d));
+    });
   }
 
   async dueDeliveries(now: string, limit: number): Promise<DeliveryRecord[]> {
@@ -722,6 +729,25 @@ export abstract class SqlServiceStore implements ServiceStore {
   }
 }
 
+const DELIVERY_INSERT = `INSERT INTO webhook_deliveries (id, webhook_id, event, payload, status, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+function deliveryParams(d: DeliveryRecord): SqlValue[] {
+  return [
+    d.id,
+    d.webhookId,
+    d.event,
+    d.payload,
+    d.status,
+    d.attempts,
+    d.nextAttemptAt,
+    d.lastStatus,
+    d.lastError,
+    d.createdAt,
+    d.deliveredAt,
+  ];
+}
+
 interface KeyRow {
   id: string;
   hash: string;
@@ -729,6 +755,7 @@ interface KeyRow {
   name: string;
   rate_limit: number | null;
   burst: number | null;
+  child_safety: number | string | boolean;
   created_at: string;
   revoked_at: string | null;
 }
@@ -741,6 +768,7 @@ function toKey(r: KeyRow): ApiKeyRecord {
     name: r.name,
     rateLimit: r.rate_limit === null ? null : Number(r.rate_limit),
     burst: r.burst === null ? null : Number(r.burst),
+    childSafety: Number(r.child_safety) === 1 || r.child_safety === true,
     createdAt: r.created_at,
     revokedAt: r.revoked_at,
   };

@@ -8,10 +8,11 @@ export interface Harness {
   kind: StoreKind;
   opened: OpenedStore;
   server: WardServer;
-  keys: { admin: string; analyst: string; submitter: string };
+  /** admin and analyst hold the child-safety data permission; restricted is an analyst without it. */
+  keys: { admin: string; analyst: string; submitter: string; restricted: string };
   /** A request with a role's key; JSON bodies are sent as JSON. */
   call(
-    role: 'admin' | 'analyst' | 'submitter' | null,
+    role: 'admin' | 'analyst' | 'submitter' | 'restricted' | null,
     method: string,
     url: string,
     body?: unknown,
@@ -24,9 +25,10 @@ export interface Harness {
 export async function startHarness(kind: StoreKind, options: Partial<ServerOptions> = {}): Promise<Harness> {
   const opened = await openStore(kind);
   const keys = {
-    admin: (await createKey(opened.store, 'admin', 'test admin')).key,
-    analyst: (await createKey(opened.store, 'analyst', 'test analyst')).key,
+    admin: (await createKey(opened.store, 'admin', 'test admin', { childSafety: true })).key,
+    analyst: (await createKey(opened.store, 'analyst', 'test analyst', { childSafety: true })).key,
     submitter: (await createKey(opened.store, 'submitter', 'test submitter')).key,
+    restricted: (await createKey(opened.store, 'analyst', 'test analyst without child safety')).key,
   };
   const server = await createServer({ store: opened.store, pollMs: 0, rateLimit: { rate: 0, burst: 1 }, ...options });
   return {

@@ -123,6 +123,7 @@ describe.each(STORE_KINDS)('service store on %s', (kind) => {
       name: 'ana',
       rateLimit: 5,
       burst: 10,
+      childSafety: true,
       createdAt: new Date().toISOString(),
       revokedAt: null,
     };

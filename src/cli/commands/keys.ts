@@ -14,9 +14,12 @@ import { parseFormat, RecordWriter, write } from '../output.js';
 
 export const KEYS_USAGE = `Usage: ward keys <subcommand> [options]
 
-  create --role admin|analyst|submitter [--name NAME] [--rate N] [--burst N] [--format text|json]
+  create --role admin|analyst|submitter [--name NAME] [--rate N] [--burst N] [--child-safety]
+         [--format text|json]
                         prints the new key once (store it: only its hash is kept); --rate is
-                        requests/s for this key (0: unlimited), --burst its bucket size
+                        requests/s for this key (0: unlimited), --burst its bucket size;
+                        --child-safety grants the child-safety data permission (evidence media,
+                        prompts, report contents), which no role implies
   list [--format table|ndjson|json]
   revoke ID             the key stops working within 5 seconds everywhere (at once in this host's
                         service when revoked through the API)
@@ -33,6 +36,7 @@ export async function keysCommand(argv: string[], ctx: CommandContext): Promise<
     name: { type: 'string' },
     rate: { type: 'string' },
     burst: { type: 'string' },
+    'child-safety': { type: 'boolean' },
     format: { type: 'string' },
   });
   if (sub !== 'create' && sub !== 'list' && sub !== 'revoke') {
@@ -56,22 +60,25 @@ export async function keysCommand(argv: string[], ctx: CommandContext): Promise<
       const made = await createKey(store, values.role as Role, (values.name as string | undefined) ?? '', {
         rate: values.rate === undefined ? undefined : rateArg(values.rate as string),
         burst: values.burst === undefined ? undefined : positiveInt('--burst', values.burst as string),
+        childSafety: values['child-safety'] === true,
       });
       await store.appendAudit({
         actor: 'cli',
         action: 'key.create',
         target: `key:${made.record.id}`,
-        details: { role: made.record.role, name: made.record.name },
+        details: { role: made.record.role, name: made.record.name, childSafety: made.record.childSafety },
       });
       if (values.format === 'json') {
         await write(
           ctx.stdout,
-          `${JSON.stringify({ key: made.key, id: made.record.id, role: made.record.role, name: made.record.name })}\n`,
+          `${JSON.stringify({ key: made.key, id: made.record.id, role: made.record.role, name: made.record.name, childSafety: made.record.childSafety })}\n`,
         );
       } else {
         await write(ctx.stdout, `${made.key}\n`);
       }
-      ctx.stderr.write(`ward: created ${made.record.role} key ${made.record.id}; it is shown only this once\n`);
+      ctx.stderr.write(
+        `ward: created ${made.record.role} key ${made.record.id}${made.record.childSafety ? ' with the child-safety data permission' : ''}; it is shown only this once\n`,
+      );
       return EXIT.OK;
     }
     if (sub === 'list') {

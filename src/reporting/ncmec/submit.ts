@@ -73,16 +73,21 @@ async function audit(ctx: ReportContext, action: string, id: number, details: Re
   );
 }
 
-/** Review items a person revealed (evidence.view in the audit log). */
+/**
+ * Review items a person viewed or revealed (`evidence.view`, `evidence.reveal` in the audit log:
+ * the UI's reveal of blurred media is audited too).
+ */
 export async function viewedReviews(store: ServiceStore, ids: readonly number[]): Promise<Set<number>> {
   const want = new Set(ids.map((i) => `review:${i}`));
   const seen = new Set<number>();
-  let after = 0;
-  for (;;) {
-    const page = await store.listAudit({ afterSeq: after, limit: 1000, action: 'evidence.view' });
-    for (const r of page) if (want.has(r.target)) seen.add(Number(r.target.slice(7)));
-    if (page.length < 1000) break;
-    after = page[page.length - 1]?.seq ?? after;
+  for (const action of ['evidence.view', 'evidence.reveal']) {
+    let after = 0;
+    for (;;) {
+      const page = await store.listAudit({ afterSeq: after, limit: 1000, action });
+      for (const r of page) if (want.has(r.target)) seen.add(Number(r.target.slice(7)));
+      if (page.length < 1000) break;
+      after = page[page.length - 1]?.seq ?? after;
+    }
   }
   return seen;
 }

@@ -26,18 +26,27 @@ export async function auditRoutes(app: FastifyInstance, { ctx }: RoutesOptions):
         before: int(1, Number.MAX_SAFE_INTEGER),
         limit: int(1, 1000, { default: 100 }),
         action: str(100),
+        target: str(200, { description: 'Only records about this target, e.g. `review:12`' }),
         order: { enum: ['asc', 'desc'], description: 'desc: newest first' },
       }),
       response: { 200: obj({ records: { type: 'array', items: { type: 'object' } } }) },
     },
     async (req) => {
-      const q = req.query as { after?: number; before?: number; limit?: number; action?: string; order?: string };
+      const q = req.query as {
+        after?: number;
+        before?: number;
+        limit?: number;
+        action?: string;
+        target?: string;
+        order?: string;
+      };
       return ok({
         records: await store.listAudit({
           ...(q.after !== undefined ? { afterSeq: q.after } : {}),
           ...(q.before !== undefined ? { beforeSeq: q.before } : {}),
           limit: q.limit ?? 100,
           ...(q.action !== undefined ? { action: q.action } : {}),
+          ...(q.target !== undefined ? { target: q.target } : {}),
           ...(q.order === 'desc' ? { newestFirst: true } : {}),
         }),
       });

@@ -37,17 +37,48 @@ export async function keyRoutes(app: FastifyInstance, { ctx }: RoutesOptions): P
       roles: ADMIN,
       accepts: ['json'],
       body: obj(
-        { role: { enum: ROLES }, name: str(200), rateLimit: { type: 'number', minimum: 0 }, burst: int(1, 1_000_000) },
+        {
+          role: { enum: ROLES },
+          name: str(200),
+          rateLimit: { type: 'number', minimum: 0 },
+          burst: int(1, 1_000_000),
+          childSafety: {
+            type: 'boolean',
+            description: 'The child-safety data permission: evidence media, prompts, report contents',
+          },
+        },
         ['role'],
       ),
-      response: { 201: obj({ key: { type: 'string' }, id: { type: 'string' }, role: { enum: ROLES } }) },
+      response: {
+        201: obj({
+          key: { type: 'string' },
+          id: { type: 'string' },
+          role: { enum: ROLES },
+          name: { type: 'string' },
+          childSafety: { type: 'boolean' },
+        }),
+      },
     },
     async (req, reply) => {
-      const body = req.body as { role: Role; name?: string; rateLimit?: number; burst?: number };
-      const made = await createKey(store, body.role, body.name ?? '', { rate: body.rateLimit, burst: body.burst });
-      await ctx.audit(req, 'key.create', `key:${made.record.id}`, { role: made.record.role, name: made.record.name });
+      const body = req.body as { role: Role; name?: string; rateLimit?: number; burst?: number; childSafety?: boolean };
+      const made = await createKey(store, body.role, body.name ?? '', {
+        rate: body.rateLimit,
+        burst: body.burst,
+        childSafety: body.childSafety === true,
+      });
+      await ctx.audit(req, 'key.create', `key:${made.record.id}`, {
+        role: made.record.role,
+        name: made.record.name,
+        childSafety: made.record.childSafety,
+      });
       void reply.status(201);
-      return ok({ key: made.key, id: made.record.id, role: made.record.role, name: made.record.name });
+      return ok({
+        key: made.key,
+        id: made.record.id,
+        role: made.record.role,
+        name: made.record.name,
+        childSafety: made.record.childSafety,
+      });
     },
   );
 

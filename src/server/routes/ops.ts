@@ -76,11 +76,18 @@ export async function opsRoutes(app: FastifyInstance, { ctx }: RoutesOptions): P
       tags: ['keys'],
       roles: ANY,
       accepts: [],
-      response: { 200: obj({ keyId: { type: 'string' }, role: { enum: ROLES }, name: { type: 'string' } }) },
+      response: {
+        200: obj({
+          keyId: { type: 'string' },
+          role: { enum: ROLES },
+          name: { type: 'string' },
+          childSafety: { type: 'boolean' },
+        }),
+      },
     },
     async (req) => {
       const p = req.principal as NonNullable<typeof req.principal>;
-      return ok({ keyId: p.keyId, role: p.role, name: p.name });
+      return ok({ keyId: p.keyId, role: p.role, name: p.name, childSafety: p.childSafety });
     },
   );
 }

@@ -8,7 +8,7 @@ import { WardError } from '../../errors.js';
 import { REVIEW_STATUSES, type ReviewItem, type ReviewStatus } from '../../store/service.js';
 import { addRoute, type RoutesOptions } from '../context.js';
 import { ok } from '../http.js';
-import { type DecisionRequest, decideReview, getReview, publicReview } from '../review.js';
+import { type DecisionRequest, decideReview, getReview, requireChildSafety, reviewFor } from '../review.js';
 import { idParams, int, obj, READ, REVIEW_ITEM, str } from './schemas.js';
 
 /** The review queue: list, item, evidence, decisions (the workflow is server/review). */
@@ -45,7 +45,7 @@ export async function reviewRoutes(app: FastifyInstance, { ctx }: RoutesOptions)
       const limit = q.limit ?? 50;
       const items = await store.listReviews({ statuses, afterId: q.after ?? 0, limit });
       return ok({
-        items: items.map((i) => publicReview(i, ctx.evidence !== undefined)),
+        items: items.map((i) => reviewFor(i, ctx.evidence !== undefined, req.principal)),
         next: items.length === limit ? (items[items.length - 1] as ReviewItem).id : null,
         total: await store.countReviews(statuses),
       });
@@ -65,8 +65,8 @@ export async function reviewRoutes(app: FastifyInstance, { ctx }: RoutesOptions)
     },
     async (req) => {
       const item = await getReview(ctx, (req.params as { id: number }).id);
-      const shown = publicReview(item, ctx.evidence !== undefined);
-      if (item.evidenceId && !(await ctx.evidence?.readable(item.evidenceId))) {
+      const shown = reviewFor(item, ctx.evidence !== undefined, req.principal);
+      if (shown.evidence.available && item.evidenceId && !(await ctx.evidence?.readable(item.evidenceId))) {
         // Another key, or an altered row: the item says so (the evidence route answers 500).
         shown.evidence = { available: false, reason: 'The kept copy cannot be decrypted (another key, or altered)' };
       }
@@ -79,7 +79,9 @@ export async function reviewRoutes(app: FastifyInstance, { ctx }: RoutesOptions)
       method: 'GET',
       url: '/v1/reviews/:id/evidence',
       summary: 'The kept copy of a review item (decrypted; evidence store only)',
-      description: 'Every view is written to the audit log.',
+      description:
+        'Needs the child-safety data permission (403 without). Every view is written to the audit log ' +
+        '(`evidence.view`, target `review:<id>`).',
       tags: ['reviews'],
       roles: READ,
       accepts: [],
@@ -87,6 +89,7 @@ export async function reviewRoutes(app: FastifyInstance, { ctx }: RoutesOptions)
       produces: ['image/*', 'application/octet-stream'],
     },
     async (req, reply) => {
+      requireChildSafety(req.principal);
       const item = await getReview(ctx, (req.params as { id: number }).id);
       if (!ctx.evidence) {
         throw new WardError('WARD_ERR_NOT_FOUND', 'The evidence store is disabled: Ward keeps no copy of uploads');
@@ -100,6 +103,35 @@ export async function reviewRoutes(app: FastifyInstance, { ctx }: RoutesOptions)
         .header('content-disposition', 'inline')
         .header('referrer-policy', 'no-referrer');
       return reply.send(found.bytes);
+    },
+  );
+
+  route(
+    {
+      method: 'POST',
+      url: '/v1/reviews/:id/evidence/reveal',
+      summary: 'Record that a reviewer revealed (unblurred) the kept copy of a review item',
+      description:
+        'Needs the child-safety data permission (403 without). Writes `evidence.reveal`, target ' +
+        '`review:<id>`, to the audit log: with `evidence.view`, what a report’s “file viewed by the ' +
+        'ESP” is filled from (`GET /v1/audit?action=evidence.reveal&target=review:<id>`). The UI ' +
+        'calls it before it unblurs an image, and does not unblur when it fails.',
+      tags: ['reviews'],
+      roles: READ,
+      accepts: ['json'],
+      params: idParams,
+      body: obj({ ms: int(0, 3_600_000) }),
+      response: { 200: obj({ revealed: { type: 'integer' }, at: { type: 'string' } }) },
+    },
+    async (req) => {
+      requireChildSafety(req.principal);
+      const item = await getReview(ctx, (req.params as { id: number }).id);
+      if (!ctx.evidence || !item.evidenceId || !(await ctx.evidence.get(item.evidenceId))) {
+        throw new WardError('WARD_ERR_NOT_FOUND', 'No copy of this item is kept (never kept, or purged)');
+      }
+      const ms = (req.body as { ms?: number } | undefined)?.ms;
+      await ctx.audit(req, 'evidence.reveal', `review:${item.id}`, ms === undefined ? {} : { ms });
+      return ok({ revealed: item.id, at: new Date().toISOString() });
     },
   );
 
@@ -130,7 +162,7 @@ export async function reviewRoutes(app: FastifyInstance, { ctx }: RoutesOptions)
     async (req) => {
       const id = (req.params as { id: number }).id;
       const item = await decideReview(ctx, req, id, req.body as DecisionRequest);
-      return ok(publicReview(item, ctx.evidence !== undefined));
+      return ok(reviewFor(item, ctx.evidence !== undefined, req.principal));
     },
   );
 }

@@ -91,6 +91,8 @@ export const REVIEW_ITEM = {
     report: ITEM_REPORT,
     evidence: obj({ available: { type: 'boolean' }, reason: { type: 'string' } }),
     decision: { type: ['object', 'null'] },
+    /** True when prompts were redacted: the key lacks the child-safety data permission. */
+    redacted: { type: 'boolean' },
   },
 };
 export const IMPORT_REPORT = {

@@ -25,6 +25,7 @@ export async function uiRoutes(app: FastifyInstance, { ctx }: RoutesOptions): Pr
     'index.html': 'text/html; charset=utf-8',
     'app.js': 'text/javascript; charset=utf-8',
     'app.css': 'text/css; charset=utf-8',
+    'favicon.svg': 'image/svg+xml',
   };
   const cache = new Map<string, Buffer>();
   const serve = (file: string, reply: FastifyReply) => {
@@ -71,12 +72,12 @@ export async function uiRoutes(app: FastifyInstance, { ctx }: RoutesOptions): Pr
     {
       method: 'GET',
       url: '/ui/:file',
-      summary: 'The review UI’s script and style',
+      summary: 'The review UI’s script, style and icon',
       tags: ['ui'],
       roles: 'public',
       accepts: [],
-      params: obj({ file: { enum: ['app.js', 'app.css', 'index.html'] } }, ['file']),
-      produces: ['text/javascript', 'text/css'],
+      params: obj({ file: { enum: ['app.js', 'app.css', 'index.html', 'favicon.svg'] } }, ['file']),
+      produces: ['text/javascript', 'text/css', 'image/svg+xml'],
     },
     async (req: FastifyRequest, reply) => serve((req.params as { file: string }).file, reply),
   );

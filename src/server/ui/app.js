@@ -2,11 +2,17 @@
 // tab's sessionStorage only), lists the review queue, shows an item with every finding, and
 // records decisions. Images come from the encrypted evidence store only, are fetched with the
 // key into a blob URL, and are shown blurred and greyscale unless the reviewer reveals them;
-// a reveal lasts REVEAL_MS and ends early when the reviewer leaves the item or the tab.
+// a reveal lasts REVEAL_MS and ends early when the reviewer leaves the item or the tab. A reveal is
+// recorded first (POST /v1/reviews/:id/evidence/reveal, audited as evidence.reveal): when that fails,
+// the image stays blurred. Irreversible decisions (confirm, dismiss into a bank) ask first.
+// Reviewer settings (blur strength, greyscale, video mute) are kept in localStorage under
+// `ward.settings.<key id>`: per reviewer key, in this browser, never sent to the server.
 
 const REVEAL_MS = 10_000;
 const $ = (id) => document.getElementById(id);
-const state = { key: sessionStorage.getItem('ward.key') || '', items: [], index: -1, item: null, banks: [] };
+const state = { key: sessionStorage.getItem('ward.key') || '', items: [], index: -1, item: null, banks: [], me: null };
+const DEFAULT_SETTINGS = { blur: 24, grey: true, mute: true };
+let settings = { ...DEFAULT_SETTINGS };
 let revealTimer = null;
 let revealTick = null;
 let imageUrl = null;
@@ -48,7 +54,9 @@ async function signIn(key) {
   const me = await api('/v1/me');
   if (me.role === 'submitter') throw new Error('A submitter key cannot review: use an analyst or admin key');
   sessionStorage.setItem('ward.key', key);
-  $('whoami').textContent = `${me.name || me.keyId} (${me.role})`;
+  state.me = me;
+  loadSettings();
+  $('whoami').textContent = `${me.name || me.keyId} (${me.role}${me.childSafety ? ', child-safety data' : ''})`;
   $('signin').hidden = true;
   $('nav').hidden = false;
   show('queue');
@@ -74,13 +82,64 @@ $('signin-form').addEventListener('submit', (e) => {
 });
 $('signout').addEventListener('click', signOut);
 
+// ---------------------------------------------------------------------------------------------
+// Reviewer settings (per key id, in localStorage)
+
+function settingsKey() {
+  return `ward.settings.${state.me?.keyId ?? 'anonymous'}`;
+}
+
+function loadSettings() {
+  let stored = {};
+  try {
+    stored = JSON.parse(localStorage.getItem(settingsKey()) || '{}') || {};
+  } catch {
+    stored = {};
+  }
+  const blur = Number(stored.blur);
+  settings = {
+    // Never below 8 px: the blur is the reviewer's protection, not an option to switch off.
+    blur: Number.isFinite(blur) ? Math.min(64, Math.max(8, blur)) : DEFAULT_SETTINGS.blur,
+    grey: typeof stored.grey === 'boolean' ? stored.grey : DEFAULT_SETTINGS.grey,
+    mute: typeof stored.mute === 'boolean' ? stored.mute : DEFAULT_SETTINGS.mute,
+  };
+  applySettings();
+}
+
+function applySettings() {
+  const root = document.documentElement.style;
+  root.setProperty('--blur', `${settings.blur}px`);
+  root.setProperty('--grey', settings.grey ? '1' : '0');
+  for (const v of document.querySelectorAll('video')) v.muted = settings.mute;
+  $('set-blur').value = String(settings.blur);
+  $('set-blur-value').textContent = `${settings.blur} px`;
+  $('set-grey').checked = settings.grey;
+  $('set-mute').checked = settings.mute;
+}
+
+function saveSettings() {
+  settings = {
+    blur: Math.min(64, Math.max(8, Number($('set-blur').value) || DEFAULT_SETTINGS.blur)),
+    grey: $('set-grey').checked,
+    mute: $('set-mute').checked,
+  };
+  localStorage.setItem(settingsKey(), JSON.stringify(settings));
+  applySettings();
+}
+
+for (const id of ['set-blur', 'set-grey', 'set-mute']) $(id).addEventListener('input', saveSettings);
+for (const id of ['set-grey', 'set-mute']) $(id).addEventListener('change', saveSettings);
+$('settings-open').addEventListener('click', () => $('settings').showModal());
+
 function show(view) {
+  if (!state.me) return; // nothing to show before sign-in (the nav is hidden then too)
   $('queue-view').hidden = view !== 'queue';
   $('audit-view').hidden = view !== 'audit';
   for (const b of document.querySelectorAll('button.tab')) b.classList.toggle('active', b.dataset.view === view);
   if (view !== 'queue') blur();
   if (view === 'audit') loadAudit();
 }
+
 for (const b of document.querySelectorAll('button.tab')) b.addEventListener('click', () => show(b.dataset.view));
 
 // ---------------------------------------------------------------------------------------------
@@ -94,7 +153,9 @@ async function loadBanks() {
   }
   const confirm = $('confirm-bank');
   const dismiss = $('dismiss-bank');
+  // No bank is preselected: the reviewer chooses one for every confirmation.
   confirm.replaceChildren(
+    el('option', { value: '' }, '(choose a block bank)'),
     ...state.banks.filter((b) => b.kind === 'block').map((b) => el('option', { value: b.name }, b.name)),
   );
   dismiss.replaceChildren(
@@ -111,13 +172,18 @@ async function loadQueue(keepId) {
   const list = $('queue-list');
   list.replaceChildren(
     ...state.items.map((item, i) =>
+      // Each row is a button: reachable with Tab, chosen with Enter or Space.
       el(
         'li',
-        { 'data-id': String(item.id), 'data-testid': `queue-item-${item.id}`, onclick: () => select(i) },
-        el('span', { class: 'verdict' }, item.verdict),
-        ` #${item.id} · ${item.contentType} · ${item.status}`,
-        el('br'),
-        el('span', { class: 'muted' }, `${item.name || 'upload'} · score ${item.score ?? '–'}`),
+        { 'data-id': String(item.id), 'data-testid': `queue-item-${item.id}` },
+        el(
+          'button',
+          { type: 'button', onclick: () => select(i), 'data-testid': `queue-button-${item.id}` },
+          el('span', { class: 'verdict' }, item.verdict),
+          ` #${item.id} · ${item.contentType} · ${item.status}`,
+          el('br'),
+          el('span', { class: 'muted' }, `${item.name || 'upload'} · score ${item.score ?? '–'}`),
+        ),
       ),
     ),
   );
@@ -155,6 +221,7 @@ function renderItem(item) {
   const r = item.report;
   $('item-empty').hidden = true;
   $('item-body').hidden = false;
+  $('item-redacted').hidden = !item.redacted;
   $('item-title').textContent = `#${item.id} · ${r.verdict.toUpperCase()} · ${item.status}`;
   $('item-meta').textContent = `${r.contentType}${r.format ? ` (${r.format})` : ''} · ${r.size ?? '?'} bytes · ${
     r.archivePath ? `${r.path} → ${r.archivePath}` : r.path
@@ -369,9 +436,22 @@ function renderMedia(item) {
     });
 }
 
-function reveal() {
+async function reveal() {
   const img = $('media-img');
-  if (img.hidden || !imageUrl) return;
+  const item = state.item;
+  if (img.hidden || !imageUrl || !item) return;
+  // Recorded before it is shown (evidence.reveal in the audit log); no record, no reveal.
+  try {
+    await api(`/v1/reviews/${item.id}/evidence/reveal`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ms: REVEAL_MS }),
+    });
+  } catch (err) {
+    $('reveal-timer').textContent = `Not revealed: ${err.message}`;
+    return;
+  }
+  if (state.item?.id !== item.id || img.hidden) return;
   img.classList.add('revealed');
   img.alt = 'Item under review (revealed)';
   clearTimeout(revealTimer);
@@ -415,9 +495,21 @@ window.addEventListener('pagehide', hideImage);
 // ---------------------------------------------------------------------------------------------
 // Decisions
 
+// Resolves true when the reviewer chooses "Yes" in the confirm dialog (Cancel is focused first).
+function askFirst(text) {
+  const dialog = $('decide-confirm');
+  $('decide-confirm-text').textContent = text;
+  dialog.returnValue = '';
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'yes'), { once: true });
+    dialog.showModal();
+  });
+}
+
 async function decide(action) {
   const item = state.item;
-  if (!item) return;
+  if (!item || $('item-body').hidden) return;
+  if (document.querySelector('#decide button[data-action]')?.disabled) return;
   const body = { action };
   const labels = $('labels')
     .value.split(',')
@@ -433,6 +525,18 @@ async function decide(action) {
     }
   }
   if (action === 'dismiss' && $('dismiss-bank').value) body.bank = $('dismiss-bank').value;
+  if (action === 'confirm' || body.bank) {
+    const what =
+      action === 'confirm'
+        ? `Confirm #${item.id} and add its signals to the block bank “${body.bank}”? Matching uploads are blocked from now on.`
+        : `Dismiss #${item.id} and add its signals to the negative bank “${body.bank}”? Matching uploads are no longer flagged.`;
+    if (!(await askFirst(what))) {
+      $('decide-result').textContent =
+        `#${item.id}: not ${action === 'confirm' ? 'confirmed' : 'dismissed'} (cancelled)`;
+      $('decide-result').className = '';
+      return;
+    }
+  }
   try {
     const updated = await api(`/v1/reviews/${item.id}/decision`, {
       method: 'POST',
@@ -471,6 +575,7 @@ for (const b of document.querySelectorAll('#decide button[data-action]')) {
 
 document.addEventListener('keydown', (e) => {
   if (!state.key || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (document.querySelector('dialog[open]')) return;
   const t = e.target;
   if (t instanceof HTMLInputElement || t instanceof HTMLSelectElement || t instanceof HTMLTextAreaElement) return;
   if ($('queue-view').hidden) return;
@@ -495,7 +600,14 @@ document.addEventListener('keydown', (e) => {
 // Audit log
 
 async function loadAudit() {
-  const data = await api('/v1/audit?order=desc&limit=100');
+  $('audit-error').textContent = '';
+  let data;
+  try {
+    data = await api('/v1/audit?order=desc&limit=100');
+  } catch (err) {
+    $('audit-error').textContent = `${err.code || 'error'}: ${err.message}`;
+    return;
+  }
   $('audit')
     .querySelector('tbody')
     .replaceChildren(
@@ -516,10 +628,14 @@ async function loadAudit() {
 
 $('audit-refresh').addEventListener('click', loadAudit);
 $('audit-verify').addEventListener('click', async () => {
-  const v = await api('/v1/audit/verify');
-  $('audit-status').textContent = v.verified
-    ? `verified: ${v.records} records, head ${v.head ? v.head.hash.slice(0, 16) : '–'}…`
-    : `BROKEN at record ${v.broken.seq}: ${v.broken.reason}`;
+  try {
+    const v = await api('/v1/audit/verify');
+    $('audit-status').textContent = v.verified
+      ? `verified: ${v.records} records, head ${v.head?.hash ? v.head.hash.slice(0, 16) : '–'}…`
+      : `BROKEN at record ${v.broken?.seq ?? '?'}: ${v.broken?.reason ?? 'unknown'}`;
+  } catch (err) {
+    $('audit-status').textContent = `${err.code || 'error'}: ${err.message}`;
+  }
 });
 
 if (state.key) {
