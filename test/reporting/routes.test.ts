@@ -40,7 +40,8 @@ describe.skipIf(!sharedAvailable).each(STORE_KINDS)('/v1/reports (%s)', (kind) =
     }
     const evidence = new EvidenceStore(opened.store, { key: randomBytes(32) });
     for (const role of ['admin', 'analyst', 'submitter'] as const)
-      keys[role] = (await createKey(opened.store, role, role)).key;
+      keys[role] = (await createKey(opened.store, role, role, { childSafety: role !== 'submitter' })).key;
+    keys.restricted = (await createKey(opened.store, 'analyst', 'without child safety')).key;
     server = await createServer({ store: opened.store, evidence, pollMs: 0, rateLimit: { rate: 0, burst: 1 } });
     for (let i = 0; i < 2; i++) {
       const bytes = await sceneImage(500 + i);
@@ -97,6 +98,14 @@ describe.skipIf(!sharedAvailable).each(STORE_KINDS)('/v1/reports (%s)', (kind) =
     expect(b.body.data.files[0].fileDetailsXml).toContain('<industryClassification>B1</industryClassification>');
     expect(fake.log).toHaveLength(0);
     expect((await call('submitter', 'POST', '/v1/reports/ncmec/build', { reviewIds: ids })).status).toBe(403);
+    // Report contents are child-safety data: an analyst key without the permission is refused.
+    const restricted = await call('restricted', 'POST', '/v1/reports/ncmec/build', {
+      reviewIds: ids,
+      reporter: PROFILE,
+    });
+    expect(restricted.status).toBe(403);
+    expect(restricted.body.error.details).toMatchObject({ permission: 'child-safety' });
+    expect((await call('restricted', 'GET', '/v1/reports')).status).toBe(403);
     const bad = await call('analyst', 'POST', '/v1/reports/ncmec/build', {
       reviewIds: ids,
       reporter: { reportingPerson: {} },

@@ -45,7 +45,7 @@ describe.skipIf(!haveChromium || !sharedAvailable)('the review UI Report action'
       process.env[k] = v;
     }
     await opened.store.putReportSetting('ncmec.profile', JSON.stringify(PROFILE), new Date().toISOString());
-    key = (await createKey(opened.store, 'analyst', 'reviewer')).key;
+    key = (await createKey(opened.store, 'analyst', 'reviewer', { childSafety: true })).key;
     server = await createServer({
       store: opened.store,
       pollMs: 0,

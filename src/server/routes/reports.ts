@@ -5,6 +5,7 @@
  * retention, retraction, legal holds, and the UK NCA export with its reference. The same
  * workflow as `ward report` (src/reporting); credentials never appear in any answer.
  */
+
 import type { FastifyInstance } from 'fastify';
 import { WardError } from '../../errors.js';
 import { buildNcaExport, recordNcaReference } from '../../reporting/nca/export.js';
@@ -24,6 +25,7 @@ import { retentionOf, setLegalHold } from '../../reporting/preservation.js';
 import type { ReportRecord } from '../../store/service.js';
 import { type Actor, addRoute, type RoutesOptions, type ServerContext } from '../context.js';
 import { ok } from '../http.js';
+import { requireChildSafety } from '../review.js';
 import { ADMIN, int, obj, READ, str } from './schemas.js';
 
 const reportParams = obj({ id: int(1, Number.MAX_SAFE_INTEGER, { description: 'Report id' }) }, ['id']);
@@ -97,8 +99,12 @@ async function submitContext(ctx: ServerContext, actor: Actor, url = endpoint())
 }
 
 export async function reportRoutes(app: FastifyInstance, { ctx }: RoutesOptions): Promise<void> {
+  // Report contents are child-safety data (issue 14's permission): every report route needs it.
   const route = (doc: Parameters<typeof addRoute>[2], handler: Parameters<typeof addRoute>[3]) =>
-    addRoute(app, ctx, doc, handler);
+    addRoute(app, ctx, doc, (req, reply) => {
+      requireChildSafety(req.principal);
+      return handler(req, reply);
+    });
   const { store } = ctx;
 
   route(
