@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<(argv: string[], ctx: CommandContex
   serve: async () => (await import('./commands/serve.js')).serveCommand,
   keys: async () => (await import('./commands/keys.js')).keysCommand,
   audit: async () => (await import('./commands/audit.js')).auditCommand,
+  exchange: async () => (await import('./commands/exchange.js')).exchangeCommand,
 };
 
 const USAGES: Record<string, () => Promise<string>> = {
@@ -40,6 +41,7 @@ const USAGES: Record<string, () => Promise<string>> = {
   serve: async () => (await import('./commands/serve.js')).SERVE_USAGE,
   keys: async () => (await import('./commands/keys.js')).KEYS_USAGE,
   audit: async () => (await import('./commands/audit.js')).AUDIT_USAGE,
+  exchange: async () => (await import('./commands/exchange.js')).EXCHANGE_USAGE,
 };
 
 export const MAIN_USAGE = `Usage: ward <command> [options]
@@ -58,6 +60,7 @@ Commands:
   serve   the HTTP service: API, review queue and review UI
   keys    API keys of the service (create, list, revoke)
   audit   the service's audit log (verify the hash chain, list)
+  exchange hash exchanges filling banks (NCMEC, files): add, sync, status, rm
 
 ward <command> --help shows a command's options.`;
 
