@@ -167,9 +167,9 @@ export const MIGRATIONS: readonly Migration[] = [
         entry_id TEXT NOT NULL,
         signal TEXT NOT NULL,
         value TEXT NOT NULL,
-        PRIMARY KEY (exchange, entry_id, signal, value)
+        PRIMARY KEY (exchange, signal, value, entry_id)
       )`,
-      'CREATE INDEX exchange_signals_value ON exchange_signals (exchange, signal, value)',
+      'CREATE INDEX exchange_signals_entry ON exchange_signals (exchange, entry_id, signal, value)',
     ],
   },
 ];
