@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { BankFileFormat } from '../banks/types.js';
 import { WardError } from '../errors.js';
 import type { ExchangeConnector, ExchangeEntry, ExchangePage, FetchContext } from './types.js';
@@ -109,7 +110,13 @@ export const fileConnector: ExchangeConnector = {
     if (!settings.endpoint && !settings.path) {
       throw new WardError('WARD_ERR_CONFIG_INVALID', 'The file exchange needs --endpoint (a path or URL)');
     }
-    return { ...settings };
+    const out = { ...settings };
+    // A local path is kept absolute: later syncs may run from another directory (ward serve).
+    for (const k of ['endpoint', 'path'] as const) {
+      const v = out[k];
+      if (v !== undefined && !/^https?:\/\//i.test(v)) out[k] = resolve(v);
+    }
+    return out;
   },
   fetch: fetchFile,
 };
