@@ -6,6 +6,8 @@
 import { cocoReader, imageFolderReader } from './datasets/folder.js';
 import { hfParquetReader, laionReader } from './datasets/laion.js';
 import { webDatasetReader } from './datasets/webdataset.js';
+import { fileConnector } from './exchanges/file.js';
+import { ncmecConnector } from './exchanges/ncmec.js';
 import { modelInspector } from './models/inspector.js';
 import { definePlugin } from './plugin.js';
 import { imageInspector } from './provenance/inspector.js';
@@ -59,6 +61,8 @@ export const builtinPlugin = definePlugin({
   // The classifiers are opt-in (scan config `classifiers`), after PDQ: the same decoded pixels.
   extractors: [provenanceExtractor, pdqExtractor, classifierExtractor, modelExtractor, textExtractor, vpdqExtractor],
   inspectors: [modelInspector, imageInspector],
+  // Hash exchanges (src/exchanges): `ward exchange add --type <name>`.
+  exchanges: [ncmecConnector, fileConnector],
   // `ward dataset audit` (src/datasets): the one whose detect() answers highest reads a dataset.
   datasetReaders: [laionReader, webDatasetReader, hfParquetReader, imageFolderReader, cocoReader],
   // Report destinations (docs/reporting.md): the CyberTipline and the UK NCA export.

@@ -252,6 +252,12 @@ export const ERROR_CODES = {
     kind: 'config',
     doc: 'No CyberTipline credentials or reporter profile: set WARD_NCMEC_USERNAME and WARD_NCMEC_PASSWORD or store them, and give --reporter or run `ward report profile set`.',
   },
+  WARD_ERR_EXCHANGE_NOT_FOUND: { kind: 'input', doc: 'No hash exchange (collaboration) has that name.' },
+  WARD_ERR_EXCHANGE_EXISTS: { kind: 'input', doc: 'A hash exchange (collaboration) with that name already exists.' },
+  WARD_ERR_EXCHANGE_FAILED: {
+    kind: 'unavailable',
+    doc: 'A hash exchange answered with an error status or a malformed page; the sync stopped at its last committed checkpoint.',
+  },
   // config / usage
   WARD_ERR_CONFIG_INVALID: { kind: 'config', doc: 'An option or configuration value is invalid.' },
   WARD_ERR_DB_NOT_FOUND: {

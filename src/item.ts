@@ -61,6 +61,11 @@ export interface MatchHit {
   comparedMatchPercent?: number;
   /** What else the signal type's index reported (e.g. the layers a model fingerprint compared). */
   detail?: Record<string, unknown>;
+  /**
+   * The entry came from a hash exchange (src/exchanges): the collaboration and the exchange's own
+   * id of it (NCMEC: `member/id`). Its labels are the exchange's (classification, member).
+   */
+  exchange?: { name: string; entryId: string };
 }
 
 /** Why an item got its verdict. */

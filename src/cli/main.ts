@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<(argv: string[], ctx: CommandContex
   keys: async () => (await import('./commands/keys.js')).keysCommand,
   audit: async () => (await import('./commands/audit.js')).auditCommand,
   report: async () => (await import('./commands/report.js')).reportCommand,
+  exchange: async () => (await import('./commands/exchange.js')).exchangeCommand,
 };
 
 const USAGES: Record<string, () => Promise<string>> = {
@@ -42,6 +43,7 @@ const USAGES: Record<string, () => Promise<string>> = {
   keys: async () => (await import('./commands/keys.js')).KEYS_USAGE,
   audit: async () => (await import('./commands/audit.js')).AUDIT_USAGE,
   report: async () => (await import('./commands/report.js')).REPORT_USAGE,
+  exchange: async () => (await import('./commands/exchange.js')).EXCHANGE_USAGE,
 };
 
 export const MAIN_USAGE = `Usage: ward <command> [options]
@@ -61,6 +63,7 @@ Commands:
   keys    API keys of the service (create, list, revoke)
   audit   the service's audit log (verify the hash chain, list)
   report  reports to NCMEC's CyberTipline and the UK NCA (build, submit, status, retract, nca)
+  exchange hash exchanges filling banks (NCMEC, files): add, sync, status, rm
 
 ward <command> --help shows a command's options.`;
 

@@ -291,6 +291,9 @@ export class Matcher {
         entryId: id,
         labels: entry.labels,
         ...(h.transform ? { transform: h.transform as DihedralName } : {}),
+        ...(entry.source?.startsWith('exchange:') && entry.sourceId !== undefined
+          ? { exchange: { name: entry.source.slice('exchange:'.length), entryId: entry.sourceId } }
+          : {}),
         ...hitDetail(h.detail),
       };
       (h.bank.bank.kind === 'negative' ? negative : block).push(hit);

@@ -26,7 +26,15 @@ export const MEDIA_TYPES: Record<string, string> = {
 };
 
 export function hitSummary(m: MatchHit) {
-  return { bank: m.bank, signal: m.signal, value: m.value, distance: m.distance, labels: m.labels };
+  return {
+    bank: m.bank,
+    signal: m.signal,
+    value: m.value,
+    distance: m.distance,
+    labels: m.labels,
+    // A hash-exchange entry: which collaboration and the exchange's own id (NCMEC member/id).
+    ...(m.exchange ? { exchange: m.exchange } : {}),
+  };
 }
 
 /** A review item as the API shows it: `evidence.available` instead of the evidence id. */

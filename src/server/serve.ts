@@ -5,6 +5,7 @@
  * Settings come from options and the environment (docs/server.md lists them).
  */
 import { WardError } from '../errors.js';
+import { syncExchange } from '../exchanges/sync.js';
 import { usePlugins } from '../registry.js';
 import { DEFAULT_SCAN_CONFIG, loadScanConfig } from '../scan/config.js';
 import { openServiceStore } from '../store/open.js';
@@ -34,6 +35,8 @@ export interface Running {
   evidence: EvidenceStore | undefined;
   /** Runs the evidence purge now (the job runs it at start and hourly). */
   purge(): Promise<number>;
+  /** Syncs every hash exchange now (the job runs it every WARD_EXCHANGE_SYNC_SECONDS when set). */
+  syncExchanges(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,6 +58,8 @@ export async function startService(options: ServeOptions = {}): Promise<Running>
   const store = await openServiceStore({ db: options.db }, env);
   let server: WardServer | undefined;
   let purgeTimer: NodeJS.Timeout | undefined;
+  let syncTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
   try {
     const evidence = EvidenceStore.fromEnv(store, env);
     const limits: Partial<ServerLimits> = {};
@@ -94,6 +99,43 @@ export async function startService(options: ServeOptions = {}): Promise<Running>
       purgeTimer = setInterval(() => void purge().catch(() => {}), 3_600_000);
       purgeTimer.unref();
     }
+    // Hash exchanges (docs/exchanges.md): one run at a time in this process; each page is one
+    // transaction, so a run cut short by a shutdown resumes at the next one. The live index
+    // follows the banks' versions (its poll), so nothing is rebuilt.
+    let syncing: Promise<void> | undefined;
+    const syncExchanges = (): Promise<void> => {
+      syncing ??= (async () => {
+        for (const x of await store.listExchanges()) {
+          if (stopped) return;
+          const r = await syncExchange(store, x.name);
+          await store.appendAudit({
+            actor: 'system',
+            action: 'exchange.sync',
+            target: x.name,
+            details: { ...r.counts, pages: r.pages, upToDate: r.upToDate, ...(r.error ? { error: r.error.code } : {}) },
+          });
+          if (r.error) log(`ward: exchange ${x.name} sync failed: ${r.error.code}`);
+        }
+      })().finally(() => {
+        syncing = undefined;
+      });
+      return syncing;
+    };
+    const syncSeconds = envNumber(env, 'WARD_EXCHANGE_SYNC_SECONDS', 0) ?? 0;
+    if (syncSeconds > 0) {
+      const tick = () => {
+        void syncExchanges()
+          .catch(() => {})
+          .finally(() => {
+            if (!stopped) {
+              syncTimer = setTimeout(tick, syncSeconds * 1000);
+              syncTimer.unref();
+            }
+          });
+      };
+      syncTimer = setTimeout(tick, 0);
+      syncTimer.unref();
+    }
     const url = await server.listen(options.host ?? '127.0.0.1', options.port ?? 8080);
     log(
       `ward: serving on ${url} (${store.dialect} ${store.location}; evidence store ${evidence ? `on, ${evidence.retentionDays} days` : 'off'})`,
@@ -105,14 +147,20 @@ export async function startService(options: ServeOptions = {}): Promise<Running>
       store,
       evidence,
       purge,
+      syncExchanges,
       async close() {
+        stopped = true;
         if (purgeTimer) clearInterval(purgeTimer);
+        if (syncTimer) clearTimeout(syncTimer);
+        await syncing?.catch(() => {});
         await s.close();
         await store.close();
       },
     };
   } catch (e) {
+    stopped = true;
     if (purgeTimer) clearInterval(purgeTimer);
+    if (syncTimer) clearTimeout(syncTimer);
     await server?.close().catch(() => {});
     await store.close().catch(() => {});
     throw e;

@@ -189,4 +189,47 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE api_keys ADD COLUMN child_safety INTEGER NOT NULL DEFAULT 0',
     ],
   },
+  {
+    version: 5,
+    name: 'hash exchanges: collaborations, their entries and checkpoints',
+    up: [
+      // One row per collaboration (ward exchange add). credentials: sealed (src/secrets), never plain.
+      `CREATE TABLE exchanges (
+        name TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        bank TEXT NOT NULL,
+        config TEXT NOT NULL DEFAULT '{}',
+        credentials TEXT,
+        created_at TEXT NOT NULL,
+        checkpoint TEXT,
+        up_to_date INTEGER NOT NULL DEFAULT 0,
+        last_run_at TEXT,
+        last_success_at TEXT,
+        last_error TEXT,
+        fetched INTEGER NOT NULL DEFAULT 0,
+        added INTEGER NOT NULL DEFAULT 0,
+        updated INTEGER NOT NULL DEFAULT 0,
+        deleted INTEGER NOT NULL DEFAULT 0
+      )`,
+      // The newest record seen of each exchange entry (a tombstone when deleted), so records
+      // arriving out of time order or twice change nothing.
+      `CREATE TABLE exchange_heads (
+        exchange TEXT NOT NULL,
+        entry_id TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        labels TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (exchange, entry_id)
+      )`,
+      // The fingerprints of each live exchange entry; a bank row exists while one entry has it.
+      `CREATE TABLE exchange_signals (
+        exchange TEXT NOT NULL,
+        entry_id TEXT NOT NULL,
+        signal TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (exchange, signal, value, entry_id)
+      )`,
+      'CREATE INDEX exchange_signals_entry ON exchange_signals (exchange, entry_id, signal, value)',
+    ],
+  },
 ];

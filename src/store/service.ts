@@ -6,7 +6,9 @@
  * (postgres.ts) by the same SQL (sql-store.ts) and the same migrations.
  */
 import type { Bank, BankKind, EntryBatch, ParsedEntry, RowIssue } from '../banks/types.js';
+import type { ExchangeEntry } from '../exchanges/types.js';
 import type { ItemReport } from '../item.js';
+import type { ExchangeRecord, PageCounts } from './exchanges-sql.js';
 import type { BankStats, BankWithCounts, ImportOptions, ImportReport, StoredEntry } from './types.js';
 
 export type Role = 'admin' | 'analyst' | 'submitter';
@@ -303,4 +305,24 @@ export interface ServiceStore {
   putReportSetting(name: string, value: string, at: string): Promise<void>;
   /** Keeps evidence until at least `until` (a reported item's preservation). */
   retainEvidence(ids: readonly string[], until: string): Promise<void>;
+
+  // Hash exchanges (src/exchanges): one collaboration fills one bank.
+  insertExchange(
+    record: Pick<ExchangeRecord, 'name' | 'type' | 'bank' | 'config' | 'credentials'>,
+  ): Promise<ExchangeRecord>;
+  getExchange(name: string): Promise<ExchangeRecord | undefined>;
+  listExchanges(): Promise<ExchangeRecord[]>;
+  /** Forgets a collaboration and what it fetched (its bank stays, with its entries). */
+  deleteExchange(name: string): Promise<boolean>;
+  /** Applies one fetched page and its checkpoint to the collaboration's bank, in one transaction. */
+  applyExchangePage(
+    name: string,
+    entries: readonly ExchangeEntry[],
+    options: { checkpoint: unknown; upToDate: boolean; complete: boolean; firstOfRun: boolean; now?: string },
+  ): Promise<PageCounts>;
+  /** Records the end of a run: success (lastError null) or its error; `reset` clears the checkpoint (`--full`). */
+  updateExchangeRun(
+    name: string,
+    patch: { lastError?: string | null; success?: boolean; reset?: boolean; at?: string },
+  ): Promise<void>;
 }

@@ -8,6 +8,15 @@
 import { AUDIT_GENESIS, auditHash, auditKeyFromEnv } from '../audit/chain.js';
 import type { Bank, BankKind, EntryBatch, ParsedEntry, RowIssue } from '../banks/types.js';
 import { WardError } from '../errors.js';
+import type { ExchangeEntry } from '../exchanges/types.js';
+import {
+  applyPage,
+  type ExchangeRecord,
+  type ExchangeRow,
+  exchangeNotFound,
+  type PageCounts,
+  toExchange,
+} from './exchanges-sql.js';
 import type {
   ApiKeyRecord,
   AuditInput,
@@ -726,6 +735,76 @@ export abstract class SqlServiceStore implements ServiceStore {
       params,
     );
     return rows.map(toDelivery);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Hash exchanges
+
+  async insertExchange(
+    r: Pick<ExchangeRecord, 'name' | 'type' | 'bank' | 'config' | 'credentials'>,
+  ): Promise<ExchangeRecord> {
+    const row = await this.db.get<ExchangeRow>(
+      'INSERT INTO exchanges (name, type, bank, config, credentials, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING *',
+      [r.name, r.type, r.bank, JSON.stringify(r.config), r.credentials, new Date().toISOString()],
+    );
+    if (!row) throw new WardError('WARD_ERR_EXCHANGE_EXISTS', `An exchange named ${JSON.stringify(r.name)} exists`);
+    return toExchange(row);
+  }
+
+  async getExchange(name: string): Promise<ExchangeRecord | undefined> {
+    const row = await this.db.get<ExchangeRow>('SELECT * FROM exchanges WHERE name = ?', [name]);
+    return row ? toExchange(row) : undefined;
+  }
+
+  async listExchanges(): Promise<ExchangeRecord[]> {
+    return (await this.db.all<ExchangeRow>('SELECT * FROM exchanges ORDER BY name')).map(toExchange);
+  }
+
+  async deleteExchange(name: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const n = await tx.run('DELETE FROM exchanges WHERE name = ?', [name]);
+      await tx.run('DELETE FROM exchange_signals WHERE exchange = ?', [name]);
+      await tx.run('DELETE FROM exchange_heads WHERE exchange = ?', [name]);
+      return n > 0;
+    });
+  }
+
+  async applyExchangePage(
+    name: string,
+    entries: readonly ExchangeEntry[],
+    options: { checkpoint: unknown; upToDate: boolean; complete: boolean; firstOfRun: boolean; now?: string },
+  ): Promise<PageCounts> {
+    return this.db.transaction(async (tx) => {
+      const ex = await tx.get<ExchangeRow>('SELECT * FROM exchanges WHERE name = ?', [name]);
+      if (!ex) throw exchangeNotFound(name);
+      const bank = await this.lockBank(tx, ex.bank);
+      if (!bank) throw bankNotFound(ex.bank);
+      return applyPage(tx, name, Number(bank.id), entries, {
+        ...options,
+        now: options.now ?? new Date().toISOString(),
+      });
+    });
+  }
+
+  async updateExchangeRun(
+    name: string,
+    patch: { lastError?: string | null; success?: boolean; reset?: boolean; at?: string },
+  ): Promise<void> {
+    const at = patch.at ?? new Date().toISOString();
+    const sets: string[] = ['last_run_at = ?'];
+    const params: SqlValue[] = [at];
+    if (patch.lastError !== undefined) {
+      sets.push('last_error = ?');
+      params.push(patch.lastError);
+    }
+    if (patch.success) {
+      sets.push('last_success_at = ?');
+      params.push(at);
+    }
+    if (patch.reset) sets.push('checkpoint = NULL, up_to_date = 0, fetched = 0, added = 0, updated = 0, deleted = 0');
+    if (patch.lastError) sets.push('up_to_date = 0');
+    const n = await this.db.run(`UPDATE exchanges SET ${sets.join(', ')} WHERE name = ?`, [...params, name]);
+    if (n === 0) throw exchangeNotFound(name);
   }
 }
 
