@@ -23,7 +23,7 @@ const dir = dirname(paths[0]);
 const list = join(tmpdir(), `ward-bench-scaling-${process.pid}.txt`);
 writeFileSync(list, `${paths.join('\n')}\n`);
 const small = join(tmpdir(), `ward-bench-small-${process.pid}.jpg`);
-// `ward scan` opens a bank database even with no banks: a scratch one, never the user's.
+// A scratch bank database with one empty bank, never the user's (`ward scan` never creates one).
 const db = join(tmpdir(), `ward-bench-scaling-${process.pid}.db`);
 writeFileSync(small, await sceneImage(7, 'jpeg', 320, 240));
 
@@ -34,6 +34,8 @@ function run(args) {
   if (r.status !== 0) throw new Error(`ward ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return { ms, stdout: r.stdout };
 }
+
+run(['bank', 'create', 'bench', '--db', db]);
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
