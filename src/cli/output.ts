@@ -2,6 +2,7 @@
  * @module cli/output
  * Writes records as table, NDJSON or a JSON array, streaming, with backpressure.
  */
+import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { WardError } from '../errors.js';
 
@@ -42,4 +43,35 @@ export class RecordWriter<T> {
   async end(): Promise<void> {
     if (this.format === 'json') await write(this.out, this.count === 0 ? '[]\n' : '\n]\n');
   }
+}
+
+/**
+ * Opens an output file before anything is written, so a bad path is a clear WARD_ERR_OUTPUT
+ * rather than a stream 'error' event later. `label` names it in messages.
+ */
+export async function openOutputFile(path: string, label = JSON.stringify(path)): Promise<WriteStream> {
+  const stream = createWriteStream(path);
+  await new Promise<void>((ok, fail) => {
+    stream.once('open', () => ok());
+    stream.once('error', (cause) =>
+      fail(
+        new WardError(
+          'WARD_ERR_OUTPUT',
+          `Cannot write ${label} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
+          { path },
+          cause,
+        ),
+      ),
+    );
+  });
+  return stream;
+}
+
+/** Ends an output file, its last write flushed; a failure is WARD_ERR_OUTPUT. */
+export async function closeOutputFile(stream: WriteStream, path: string, label = JSON.stringify(path)): Promise<void> {
+  await new Promise<void>((ok, fail) => {
+    stream.end((err?: Error | null) =>
+      err ? fail(new WardError('WARD_ERR_OUTPUT', `Cannot finish ${label}`, { path }, err)) : ok(),
+    );
+  });
 }

@@ -4,7 +4,7 @@
  * [--removal-list FILE] [--checkpoint FILE] [--jobs N]` (docs/datasets.md).
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { existsSync, type WriteStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -28,7 +28,7 @@ import { openServiceStore, resolveDatabase } from '../../store/open.js';
 import { parseCommandArgs, positiveInt } from '../args.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
-import { write } from '../output.js';
+import { closeOutputFile, openOutputFile, write } from '../output.js';
 
 export const DATASET_USAGE = `Usage: ward dataset audit [options] <path>...
 
@@ -167,32 +167,6 @@ export function summaryText(s: DatasetSummary): string {
   return lines.join('\n');
 }
 
-async function openOutput(path: string): Promise<WriteStream> {
-  const stream = createWriteStream(path);
-  await new Promise<void>((ok, fail) => {
-    stream.once('open', () => ok());
-    stream.once('error', (cause) =>
-      fail(
-        new WardError(
-          'WARD_ERR_OUTPUT',
-          `Cannot write ${JSON.stringify(path)} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
-          { path },
-          cause,
-        ),
-      ),
-    );
-  });
-  return stream;
-}
-
-async function closeOutput(stream: WriteStream, path: string): Promise<void> {
-  await new Promise<void>((ok, fail) => {
-    stream.end((err?: Error | null) =>
-      err ? fail(new WardError('WARD_ERR_OUTPUT', `Cannot finish ${JSON.stringify(path)}`, { path }, err)) : ok(),
-    );
-  });
-}
-
 /** Buffers small writes (a row is ~1 KB; millions of them). */
 class Buffered {
   private parts: string[] = [];
@@ -293,14 +267,14 @@ export async function datasetCommand(argv: string[], ctx: CommandContext): Promi
     }
     let target: Writable = ctx.stdout;
     if (outPath !== undefined) {
-      out = await openOutput(outPath);
+      out = await openOutputFile(outPath);
       target = out;
     }
     const report = new Buffered(target);
     let removalOut: Buffered | undefined;
     const removalNdjson = removalPath !== undefined && /\.(nd)?jsonl?$/i.test(removalPath);
     if (removalPath !== undefined) {
-      removal = await openOutput(removalPath);
+      removal = await openOutputFile(removalPath);
       removalOut = new Buffered(removal);
       if (!removalNdjson) await removalOut.add(`${REMOVAL_COLUMNS.join(',')}\n`);
     }
@@ -338,9 +312,9 @@ export async function datasetCommand(argv: string[], ctx: CommandContext): Promi
     }
     await report.flush();
     await removalOut?.flush();
-    if (out) await closeOutput(out, outPath as string);
+    if (out) await closeOutputFile(out, outPath as string);
     out = undefined;
-    if (removal) await closeOutput(removal, removalPath as string);
+    if (removal) await closeOutputFile(removal, removalPath as string);
     removal = undefined;
     if (totals.match + totals.flag > 0) return EXIT.FOUND;
     return totals.error > 0 ? EXIT.ITEM_ERRORS : EXIT.OK;

@@ -4,7 +4,7 @@
  * [--checkpoint FILE] [--config FILE] [--from FILE] <path>...`
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { createReadStream, existsSync, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
@@ -20,6 +20,7 @@ import { openServiceStore, resolveDatabase } from '../../store/open.js';
 import { parseCommandArgs, positiveInt } from '../args.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
+import { closeOutputFile, openOutputFile } from '../output.js';
 import { ProgressBar } from '../progress.js';
 import { emptySummary, parseScanFormat, ScanWriter, summaryText } from '../scan-output.js';
 
@@ -106,7 +107,7 @@ export async function scanCommand(argv: string[], ctx: CommandContext): Promise<
     }
     let target: Writable = ctx.stdout;
     if (outPath !== undefined) {
-      out = await openOutput(outPath);
+      out = await openOutputFile(outPath, 'the report file');
       target = out;
     }
     const writer = new ScanWriter(target, format);
@@ -154,7 +155,7 @@ export async function scanCommand(argv: string[], ctx: CommandContext): Promise<
     progress?.clear();
     await writer.end(summary);
     if (format !== 'table' || outPath !== undefined) ctx.stderr.write(`${summaryText(summary)}\n`);
-    if (out) await closeOutput(out, outPath as string);
+    if (out) await closeOutputFile(out, outPath as string, 'the report file');
     out = undefined;
     if (summary.verdicts.match + summary.verdicts.flag > 0) return EXIT.FOUND;
     return summary.verdicts.error > 0 ? EXIT.ITEM_ERRORS : EXIT.OK;
@@ -209,30 +210,4 @@ async function* readPathList(file: string): AsyncGenerator<string> {
       cause,
     );
   }
-}
-
-async function openOutput(path: string): Promise<WriteStream> {
-  const stream = createWriteStream(path);
-  await new Promise<void>((ok, fail) => {
-    stream.once('open', () => ok());
-    stream.once('error', (cause) =>
-      fail(
-        new WardError(
-          'WARD_ERR_OUTPUT',
-          `Cannot write the report file (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
-          { path },
-          cause,
-        ),
-      ),
-    );
-  });
-  return stream;
-}
-
-async function closeOutput(stream: WriteStream, path: string): Promise<void> {
-  await new Promise<void>((ok, fail) => {
-    stream.end((err?: Error | null) =>
-      err ? fail(new WardError('WARD_ERR_OUTPUT', 'Cannot finish the report file', { path }, err)) : ok(),
-    );
-  });
 }
