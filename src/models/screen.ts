@@ -4,7 +4,7 @@
  * dataset folder names, output name, title, description) is handed to a screener, which returns
  * findings (e.g. tags or a title that combine minors with sexual content). Text screening lives
  * elsewhere (src/text): it registers itself with `setTrainingTextScreener`, in module code that
- * runs in every thread (scan/builtin.ts), so scan workers see it too. Callers may also pass a
+ * runs in every thread (the built-in plugin's `screeners`, src/builtin.ts), so scan workers see it too. Callers may also pass a
  * screener explicitly (`inspectModel(path, { screener })`), which wins over the registered one.
  */
 import type { Finding } from '../item.js';

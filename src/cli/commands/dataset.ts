@@ -4,7 +4,7 @@
  * [--removal-list FILE] [--checkpoint FILE] [--jobs N]` (docs/datasets.md).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -19,15 +19,14 @@ import {
 import { DatasetCheckpoint } from '../../datasets/checkpoint.js';
 import type { ColumnMap } from '../../datasets/types.js';
 import { WardError } from '../../errors.js';
-import { StoreMatcher } from '../../match/store-matcher.js';
 import { usePlugins } from '../../registry.js';
 import { DEFAULT_SCAN_CONFIG, loadScanConfig, type ScanConfig } from '../../scan/config.js';
 import { createScanRunner } from '../../scan/pipeline.js';
 import { VERDICTS } from '../../scan/types.js';
-import { openServiceStore, resolveDatabase } from '../../store/open.js';
 import { parseCommandArgs, positiveInt } from '../args.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
+import { openScanMatcher } from '../matching.js';
 import { closeOutputFile, openOutputFile, write } from '../output.js';
 
 export const DATASET_USAGE = `Usage: ward dataset audit [options] <path>...
@@ -233,23 +232,16 @@ export async function datasetCommand(argv: string[], ctx: CommandContext): Promi
   const reader = values.reader as string | undefined;
 
   await usePlugins([...((values.plugin as string[] | undefined) ?? []), ...config.plugins]);
-  const db = values.db as string | undefined;
-  const where = resolveDatabase({ db });
-  // As ward scan: the default database is not required (captions are still screened), one named
-  // by --db or WARD_DB must exist, and nothing here creates one.
-  const store =
-    'sqlite' in where && where.named === 'default' && !existsSync(where.sqlite)
-      ? undefined
-      : await openServiceStore({ db, create: false });
-  if (!store) ctx.stderr.write('ward: warning: no database: nothing can match (see `ward bank create`)\n');
+  const { store, matcher } = await openScanMatcher(
+    values.db as string | undefined,
+    values.bank as string[] | undefined,
+    ctx.stderr,
+  );
   let checkpoint: DatasetCheckpoint | undefined;
   let out: WriteStream | undefined;
   let removal: WriteStream | undefined;
   const runner = createScanRunner(config, jobs);
   try {
-    const matcher = store ? await StoreMatcher.open(store, { banks: values.bank as string[] | undefined }) : undefined;
-    if (matcher && matcher.banks.length === 0)
-      ctx.stderr.write('ward: warning: no banks in the database: nothing can match (see `ward bank create`)\n');
     if (values.checkpoint) {
       const fingerprint = createHash('sha256')
         .update(

@@ -4,22 +4,21 @@
  * [--checkpoint FILE] [--config FILE] [--from FILE] <path>...`
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, type WriteStream } from 'node:fs';
+import { createReadStream, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { WardError } from '../../errors.js';
-import { StoreMatcher } from '../../match/store-matcher.js';
 import { walkInputs } from '../../media/walk.js';
 import { usePlugins } from '../../registry.js';
 import { Checkpoint } from '../../scan/checkpoint.js';
 import { DEFAULT_SCAN_CONFIG, loadScanConfig, type ScanConfig } from '../../scan/config.js';
 import { scan } from '../../scan/pipeline.js';
 import type { ItemReport } from '../../scan/types.js';
-import { openServiceStore, resolveDatabase } from '../../store/open.js';
 import { parseCommandArgs, positiveInt } from '../args.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
+import { openScanMatcher } from '../matching.js';
 import { closeOutputFile, openOutputFile } from '../output.js';
 import { ProgressBar } from '../progress.js';
 import { emptySummary, parseScanFormat, ScanWriter, summaryText } from '../scan-output.js';
@@ -74,24 +73,14 @@ export async function scanCommand(argv: string[], ctx: CommandContext): Promise<
   // Plugins first: their signal types must be in the registry when the banks' indexes load.
   const plugins = [...((values.plugin as string[] | undefined) ?? []), ...config.plugins];
   await usePlugins(plugins);
-  const db = values.db as string | undefined;
-  const where = resolveDatabase({ db });
-  // Scanning without a database is useful (provenance, models, text), so the default database
-  // is not required; one named by --db or WARD_DB must exist. Nothing here creates one.
-  const store =
-    'sqlite' in where && where.named === 'default' && !existsSync(where.sqlite)
-      ? undefined
-      : await openServiceStore({ db, create: false });
-  if (!store)
-    ctx.stderr.write(
-      `ward: warning: no database at ${'sqlite' in where ? where.sqlite : ''}: nothing can match (see \`ward bank create\`)\n`,
-    );
+  const { store, matcher } = await openScanMatcher(
+    values.db as string | undefined,
+    values.bank as string[] | undefined,
+    ctx.stderr,
+  );
   let checkpoint: Checkpoint | undefined;
   let out: WriteStream | undefined;
   try {
-    const matcher = store ? await StoreMatcher.open(store, { banks: values.bank as string[] | undefined }) : undefined;
-    if (matcher && matcher.banks.length === 0)
-      ctx.stderr.write('ward: warning: no banks in the database: nothing can match (see `ward bank create`)\n');
     if (values.checkpoint) {
       const fingerprint = createHash('sha256')
         .update(

@@ -6,9 +6,8 @@
 import type { FastifyInstance } from 'fastify';
 import { WardError } from '../../errors.js';
 import type { MatchHit, MatchResult, MatchSignals } from '../../match/matcher.js';
-import { activeRegistry, sniffContent } from '../../registry.js';
-import { scanBytes } from '../../scan/pipeline.js';
-import { SNIFF_BYTES } from '../../scan/plugins.js';
+import { activeRegistry } from '../../registry.js';
+import { hashBytes, scanBytes } from '../../scan/pipeline.js';
 import { type ItemReport, VERDICTS, type Verdict } from '../../scan/types.js';
 import { addRoute, type RoutesOptions, type ServerContext, uploadStream } from '../context.js';
 import { bankDistances, safeReport, safeResult, tightenedOptions } from '../disclosure.js';
@@ -382,17 +381,9 @@ export function matchFields(r: MatchResult): Record<string, unknown> {
   };
 }
 
-export async function hashUpload(ctx: ServerContext, bytes: Buffer) {
-  const sniffed = bytes.length === 0 ? { contentType: 'other' as const } : sniffContent(bytes.subarray(0, SNIFF_BYTES));
-  const format = 'format' in sniffed ? sniffed.format : undefined;
-  const result = await ctx.runner.run({
-    name: 'upload',
-    contentType: sniffed.contentType,
-    format,
-    size: bytes.length,
-    bytes,
-  });
-  return { result, contentType: sniffed.contentType, format };
+/** One upload's own item on the service's runner: the scan task path (pipeline's hashBytes). */
+export function hashUpload(ctx: ServerContext, bytes: Buffer) {
+  return hashBytes('upload', bytes, ctx.runner);
 }
 
 type ScreenText = (text: string, options: { context?: string }) => Promise<unknown> | unknown;
